@@ -1,0 +1,43 @@
+# The README's two commands: `make demo` and `make test`. Everything installs into .venv.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DEMO   ?= .demo/hello
+
+.PHONY: demo test lint bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+## demo: create a throw-away project with `mega new` and boot it on the embedded defaults
+demo: venv
+	rm -rf $(DEMO)
+	$(BIN)/mega new $(DEMO)
+	cd $(DEMO) && ../../$(BIN)/mega plugins
+	cd $(DEMO) && ../../$(BIN)/mega g service greeting
+	cd $(DEMO) && ../../$(BIN)/mega run --once
+	cd $(DEMO) && ../../$(BIN)/python -m pytest -q
+	@echo "demo project in $(DEMO): cd $(DEMO) && ../../$(BIN)/mega run"
+
+## test: install everything (.[all,dev]) and run the whole suite
+test: venv
+	$(BIN)/ruff check kernel plugins tests bench
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check kernel plugins tests bench
+	$(BIN)/ruff format --check kernel plugins tests bench
+	$(BIN)/mypy
+
+bench: venv
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS) || exit 1; done
+
+clean:
+	rm -rf $(VENV) .demo build dist *.egg-info

@@ -1,0 +1,186 @@
+"""Adapters: connections to the outside world (db, cache, lock, bus…), built from config.
+
+``[adapters.<kind>.<alias>] driver = "<name>"`` plus driver options; the driver registry supplies
+the factory. The kernel connects every adapter between ``mega_before_boot`` and
+``mega_after_boot`` and closes them after ``mega_before_shutdown``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import MegaConfigError, MegaLifecycleError, MegaNotFoundError
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .registry import Registry
+
+ADAPTER_KINDS = ("db", "cache", "session", "lock", "bus", "log-sink", "presence")
+DEFAULT_ALIAS = "default"
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """What every adapter instance implements. ``connect`` may be called once, ``close`` once."""
+
+    async def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class NoOptions(BaseModel):
+    """Options model of a driver that takes none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterDriver:
+    """A registered driver: ``factory(alias=..., options=...)`` builds an adapter."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    options: type[BaseModel] | None = None
+    description: str = ""
+
+
+class Adapters:
+    """The adapter instances of one app, by kind and alias."""
+
+    def __init__(self, instances: dict[tuple[str, str], Any]) -> None:
+        self._instances = instances
+        self._connected: list[tuple[str, str]] = []
+
+    @classmethod
+    def build(cls, config: Config, registry: Registry) -> tuple[Adapters, list[MegaConfigError]]:
+        """Validate every ``[adapters.*.*]`` table and build (not connect) its adapter."""
+        from .config import validation_problems
+
+        instances: dict[tuple[str, str], Any] = {}
+        problems: list[MegaConfigError] = []
+        for kind, aliases in config.adapters.items():
+            try:
+                drivers = registry.driver_registry(kind)
+            except MegaConfigError as exc:
+                problems.append(exc)
+                continue
+            for alias, table in aliases.items():
+                where = f"[adapters.{kind}.{alias}]"
+                name = table.get("driver")
+                if not isinstance(name, str) or not name:
+                    problems.append(
+                        MegaConfigError(
+                            "adapter.missing_driver",
+                            f'{where} needs `driver = "<name>"`; registered {kind} drivers: '
+                            f"{', '.join(drivers) or '(none: enable a plugin that provides one)'}",
+                            {"kind": kind, "alias": alias},
+                        )
+                    )
+                    continue
+                try:
+                    driver = drivers.get(name)
+                except MegaConfigError as exc:
+                    problems.append(exc)
+                    continue
+                model = driver.options or NoOptions
+                raw = {k: v for k, v in table.items() if k != "driver"}
+                try:
+                    options = model.model_validate(raw)
+                except ValidationError as exc:
+                    problems.extend(
+                        validation_problems(exc, ("adapters", kind, alias), model, config)
+                    )
+                    continue
+                try:
+                    instances[(kind, alias)] = driver.factory(alias=alias, options=options)
+                except Exception as exc:
+                    problems.append(
+                        MegaConfigError(
+                            "adapter.build_failed",
+                            f"{where}: driver {name!r} failed to build the adapter: "
+                            f"{type(exc).__name__}: {exc}",
+                            {"kind": kind, "alias": alias, "driver": name, "cause": repr(exc)},
+                        )
+                    )
+        return cls(instances), problems
+
+    def get(self, kind: str, alias: str = DEFAULT_ALIAS) -> Any:
+        """The adapter ``[adapters.<kind>.<alias>]``; an unknown alias names the configured ones."""
+        try:
+            return self._instances[(kind, alias)]
+        except KeyError:
+            configured = sorted(a for k, a in self._instances if k == kind)
+            raise MegaNotFoundError(
+                "adapter.unknown_alias",
+                f"no {kind} adapter with alias {alias!r}; configured {kind} aliases: "
+                f"{', '.join(configured) or '(none)'}. Add [adapters.{kind}.{alias}] with a "
+                "driver to mega.toml",
+                {"kind": kind, "alias": alias, "configured": configured},
+            ) from None
+
+    def items(self) -> list[tuple[tuple[str, str], Any]]:
+        return sorted(self._instances.items())
+
+    async def connect_all(self) -> None:
+        """Connect every adapter concurrently; on a failure, close those that connected."""
+        keys = list(self._instances)
+        results = await asyncio.gather(
+            *(self._instances[k].connect() for k in keys), return_exceptions=True
+        )
+        failed = [
+            (k, r) for k, r in zip(keys, results, strict=True) if isinstance(r, BaseException)
+        ]
+        self._connected = [
+            k for k, r in zip(keys, results, strict=True) if not isinstance(r, BaseException)
+        ]
+        if failed:
+            await self.close_all()
+            (kind, alias), exc = failed[0]
+            raise MegaLifecycleError(
+                "adapter.connect_failed",
+                f"[adapters.{kind}.{alias}] failed to connect: {type(exc).__name__}: {exc}",
+                {"failed": [f"{k}.{a}: {e!r}" for (k, a), e in failed]},
+            ) from exc
+
+    async def close_all(self, *, timeout_s: float = 5.0) -> list[tuple[str, BaseException]]:
+        """Close connected adapters in reverse order, each within ``timeout_s``.
+
+        Every adapter gets its turn; the errors are returned, not raised.
+        """
+        errors: list[tuple[str, BaseException]] = []
+        while self._connected:
+            kind, alias = self._connected.pop()
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await self._instances[(kind, alias)].close()
+            except TimeoutError:
+                errors.append(
+                    (
+                        f"adapter {kind}.{alias} close",
+                        TimeoutError(f"close took longer than {timeout_s:.1f} s"),
+                    )
+                )
+            except Exception as exc:
+                errors.append((f"adapter {kind}.{alias} close", exc))
+        return errors
+
+
+def import_driver(module: str, *, extra: str, what: str) -> ModuleType:
+    """Import a driver library lazily; when missing, say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MegaConfigError(
+            "driver.missing_extra",
+            f"{what} needs the Python package {module!r}, which is not installed; install it "
+            f"with: pip install 'mega-framework[{extra}]'",
+            {"module": module, "extra": extra},
+        ) from exc

@@ -1,0 +1,226 @@
+"""``App``: one run of the framework — config, plugins, registries, adapters and the lifecycle.
+
+Lifecycle, in plugin dependency order::
+
+    mega_before_boot  →  adapters connect  →  mega_after_boot        (boot)
+    mega_before_shutdown (reverse order)  →  adapters close          (shutdown)
+
+Every ``mega_before_shutdown`` runs even when an earlier one raised; the errors are logged and
+raised together as ``MegaShutdownError`` at the end. If boot fails half-way, the plugins whose
+``mega_before_boot`` completed get ``mega_before_shutdown`` and connected adapters are closed
+before the boot error propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from .config import Config, find_project_root, load_config
+from .ctx import Ctx
+from .discovery import Catalog, LoadedPlugin
+from .errors import MegaConfigError, MegaError, MegaLifecycleError, MegaShutdownError
+from .loader import load_plugins
+from .log import configure_logging, get_logger
+from .pluginmanager import maybe_await
+from .spec import PluginConfig
+
+Phase = Literal["created", "booting", "running", "stopping", "stopped", "failed"]
+#: Once the shutdown deadline has passed, each remaining step (a plugin's before_shutdown, an
+#: adapter's close) still gets this long: one hung plugin must not keep the others from releasing
+#: what they hold. Worst case: deadline + this times the remaining steps; a second signal exits
+#: at once.
+LATE_STEP_BUDGET_S = 0.5
+
+
+class App:
+    """A mega application. Build with ``App.from_project()`` or ``App.from_dict()``; then
+    ``async with app:`` (or ``await app.boot()`` … ``await app.shutdown()``).
+
+    Building imports the enabled plugins, validates every config table, fills the registries and
+    builds the adapters; any problem raises ``MegaConfigError`` here, before anything runs.
+    """
+
+    def __init__(self, config: Config, *, catalog: Catalog | None = None) -> None:
+        configure_logging(config.app.log_level, config.app.log_format)
+        loaded = load_plugins(config, catalog=catalog)
+        self.config = config
+        self.catalog = loaded.catalog
+        #: enabled plugins in dependency order
+        self.plugins: list[LoadedPlugin] = loaded.plugins
+        self.pm = loaded.pm
+        self.registry = loaded.registry
+        self.adapters = loaded.adapters
+        self._plugin_configs = loaded.plugin_configs
+        #: where plugins keep their runtime objects (a job worker, a server…), by plugin name
+        self.extensions: dict[str, Any] = {}
+        self.log = get_logger(app=config.app.name)
+        self.phase: Phase = "created"
+        self._booted: list[LoadedPlugin] = []
+
+    @classmethod
+    def from_project(
+        cls, root: Path | str | None = None, *, environ: Mapping[str, str] | None = None
+    ) -> App:
+        """Build the app of the project at ``root`` (default: the nearest ``mega.toml`` upward).
+
+        The project root goes on ``sys.path`` so that ``apps.<app>`` modules import.
+        """
+        found = Path(root) if root is not None else find_project_root()
+        if found is None:
+            raise MegaConfigError(
+                "config.not_found",
+                f"no mega.toml in {Path.cwd()} or any parent directory; run mega from a project "
+                "directory or create one with `mega new <project>`",
+                {"cwd": str(Path.cwd())},
+            )
+        config = load_config(found, environ=environ)
+        if str(config.root) not in sys.path:
+            sys.path.insert(0, str(config.root))
+        return cls(config)
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        root: Path | str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> App:
+        """Build an app from a config mapping shaped like ``mega.toml`` (tests, embedding)."""
+        return cls(load_config(root, data=data, environ=environ))
+
+    # -- what plugins and handlers use ------------------------------------------------------
+
+    def ctx(self, **bindings: Any) -> Ctx:
+        """A ``Ctx`` whose logger carries ``bindings`` (request_id=…, job_id=…)."""
+        return Ctx(self, self.log.bind(**bindings) if bindings else self.log)
+
+    def plugin_config(self, name: str) -> PluginConfig:
+        """The validated ``[plugins.<name>]`` of an enabled plugin."""
+        try:
+            return self._plugin_configs[name]
+        except KeyError:
+            raise MegaConfigError(
+                "plugin.not_enabled",
+                f"plugin {name!r} is not enabled; enabled: "
+                f"{', '.join(p.name for p in self.plugins) or '(none)'}",
+                {"plugin": name},
+            ) from None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def boot(self) -> App:
+        """Run ``mega_before_boot``, connect adapters, run ``mega_after_boot``."""
+        if self.phase != "created":
+            raise MegaLifecycleError(
+                "lifecycle.already_booted",
+                f"app {self.config.app.name!r} is {self.phase}; an App boots once — build a "
+                "new one to boot again",
+                {"phase": self.phase},
+            )
+        self.phase = "booting"
+        try:
+            for plugin in self.plugins:
+                await self._call("mega_before_boot", plugin)
+                self._booted.append(plugin)
+            await self.adapters.connect_all()
+            for plugin in self.plugins:
+                await self._call("mega_after_boot", plugin)
+        except BaseException:
+            self.phase = "failed"
+            await self._stop()
+            raise
+        self.phase = "running"
+        self.log.info(
+            "app.booted",
+            plugins=[p.name for p in self.plugins],
+            adapters=[f"{k}.{a}" for (k, a), _ in self.adapters.items()],
+        )
+        return self
+
+    async def shutdown(self) -> None:
+        """Run ``mega_before_shutdown`` in reverse order, then close adapters.
+
+        Bounded by ``[app] shutdown_timeout_ms``. Safe to call twice; a no-op before boot.
+        """
+        if self.phase != "running":
+            return
+        self.phase = "stopping"
+        errors = await self._stop()
+        self.phase = "stopped"
+        self.log.info("app.stopped", failed_steps=len(errors))
+        if errors:
+            raise MegaShutdownError(errors)
+
+    async def __aenter__(self) -> App:
+        return await self.boot()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.shutdown()
+        except MegaShutdownError:
+            if exc is None:
+                raise
+            # the body's own error matters more; shutdown errors were logged by _stop
+
+    async def _call(self, hook: str, plugin: LoadedPlugin) -> None:
+        try:
+            for result in self.pm.call_one(hook, plugin.module, app=self):
+                await maybe_await(result)
+        except MegaError as exc:
+            exc.details.setdefault("plugin", plugin.name)
+            exc.details.setdefault("hook", hook)
+            raise
+        except Exception as exc:
+            raise MegaLifecycleError(
+                "lifecycle.hook_failed",
+                f"plugin {plugin.name!r} failed in {hook}: {type(exc).__name__}: {exc}",
+                {"plugin": plugin.name, "hook": hook, "cause": repr(exc)},
+            ) from exc
+
+    async def _stop(self) -> list[tuple[str, BaseException]]:
+        loop = asyncio.get_running_loop()
+        timeout_s = self.config.app.shutdown_timeout_ms / 1000
+        deadline = loop.time() + timeout_s
+        errors: list[tuple[str, BaseException]] = []
+
+        def budget() -> float:
+            remaining = deadline - loop.time()
+            return remaining if remaining > 0 else LATE_STEP_BUDGET_S
+
+        while self._booted:
+            plugin = self._booted.pop()
+            step = f"plugin {plugin.name!r} mega_before_shutdown"
+            try:
+                async with asyncio.timeout(budget()):
+                    await self._call("mega_before_shutdown", plugin)
+            except TimeoutError:
+                errors.append((step, _deadline_error(timeout_s, plugin.name)))
+            except Exception as exc:
+                errors.append((step, exc))
+        errors += await self.adapters.close_all(timeout_s=budget())
+        for step, exc in errors:
+            self.log.error(
+                "app.shutdown_step_failed", step=step, error=f"{type(exc).__name__}: {exc}"
+            )
+        return errors
+
+
+def _deadline_error(timeout_s: float, plugin: str) -> MegaLifecycleError:
+    return MegaLifecycleError(
+        "lifecycle.shutdown_deadline",
+        f"plugin {plugin!r} mega_before_shutdown was cancelled: it ran past the shutdown "
+        f"deadline of {timeout_s * 1000:.0f} ms; raise [app] shutdown_timeout_ms or make the "
+        "hook faster",
+        {"plugin": plugin, "timeout_ms": timeout_s * 1000},
+    )

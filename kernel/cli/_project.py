@@ -1,0 +1,39 @@
+"""Finding and loading the project the CLI runs in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, overload
+
+if TYPE_CHECKING:
+    from mega.app import App
+
+
+@overload
+def load_project_app(root: Path | None = ..., *, required: Literal[True] = ...) -> App: ...
+@overload
+def load_project_app(root: Path | None = ..., *, required: bool) -> App | None: ...
+
+
+def load_project_app(root: Path | None = None, *, required: bool = True) -> App | None:
+    """Build (not boot) the app of the project at or above ``root``/cwd.
+
+    The project's ``.env`` is loaded into the process environment (without overriding it), so the
+    user's own code sees the same values the config does.
+    """
+    from dotenv import load_dotenv
+    from mega.app import App
+    from mega.config import find_project_root
+    from mega.errors import MegaConfigError
+
+    found = find_project_root(root)
+    if found is None:
+        if not required:
+            return None
+        raise MegaConfigError(
+            "config.not_found",
+            f"no mega.toml in {(root or Path.cwd()).resolve()} or any parent directory; run "
+            "this inside a project, or create one with `mega new <project>`",
+        )
+    load_dotenv(found / ".env", override=False)
+    return App.from_project(found)

@@ -1,0 +1,54 @@
+"""``mega new <project>``: a minimal project that boots and whose test passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._errors import handle_errors
+
+PROJECT_FILES = [
+    {"path": "mega.toml", "template": "mega.toml.tpl"},
+    {"path": ".env.example", "template": "env.example.tpl"},
+    {"path": ".gitignore", "template": "gitignore.tpl"},
+    {"path": "pyproject.toml", "template": "pyproject.toml.tpl"},
+    {"path": "README.md", "template": "README.md.tpl"},
+    {"path": "apps/__init__.py", "template": "apps_init.py.tpl"},
+    {"path": "tests/test_app.py", "template": "test_app.py.tpl"},
+]
+
+
+@handle_errors
+def new_command(
+    project: Annotated[Path, typer.Argument(help="Directory to create; its name names the app.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+) -> None:
+    """Create a new project: mega.toml, .env.example, apps/main/ and a passing test."""
+    from mega.errors import MegaConfigError
+    from mega.generators import GeneratorDef, plan, tokens_for, write
+    from mega.kernel_generators import register_kernel_generators, scaffolds_dir
+    from mega.loader import KERNEL_OWNER
+    from mega.registry import Registry
+
+    root = project.resolve()
+    if root.exists() and any(root.iterdir()) and not force:
+        raise MegaConfigError(
+            "new.not_empty",
+            f"{root} exists and is not empty; pick a new directory or pass --force",
+            {"path": str(root)},
+        )
+    definition = GeneratorDef.build(
+        "new", dir=scaffolds_dir() / "project", files=PROJECT_FILES, base_dir=root, owner="mega new"
+    )
+    registry = Registry()
+    register_kernel_generators(registry.for_plugin(KERNEL_OWNER, root))
+    planned = plan(definition, tokens_for(root.name), root)
+    planned += plan(registry.generators.get("app"), tokens_for("main"), root)
+    for path in write(planned, force=force):
+        typer.echo(f"created {path.relative_to(root.parent)}")
+    typer.echo(
+        f"\nNext:\n  cd {project}\n  mega run --once   # boot and shut down\n"
+        "  pytest            # the generated test boots the app"
+    )

@@ -1,0 +1,254 @@
+"""Loading ``mega.toml``, ``.env`` and ``MEGA__…`` environment overrides into one ``Config``.
+
+Layout of ``mega.toml``::
+
+    [app]
+    name = "shop"
+    plugins = ["memory", "http"]        # enabled plugins, any order
+
+    [plugins.http]                       # one table per plugin, validated by its model at boot
+    port = 8000
+
+    [adapters.cache.default]             # [adapters.<kind>.<alias>], built by a registered driver
+    driver = "memory"
+
+The enable list lives in ``[app]`` because TOML cannot hold both ``plugins = [...]`` and
+``[plugins.<name>]`` tables. An environment variable ``MEGA__PLUGINS__HTTP__PORT=9000`` overrides
+``[plugins.http] port``; a value starting with ``[`` or ``{`` is read as JSON.
+Values in the process environment win over ``.env``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import MegaConfigError, MegaProblems
+
+CONFIG_FILE = "mega.toml"
+ENV_PREFIX = "MEGA__"
+TOP_LEVEL_KEYS = ("app", "plugins", "adapters")
+
+
+class AppSettings(BaseModel):
+    """The ``[app]`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "app"
+    env: str = "development"
+    debug: bool = False
+    plugins: tuple[str, ...] = ()
+    #: How long graceful shutdown (plugins' before_shutdown + adapter close) may take.
+    shutdown_timeout_ms: int = Field(default=10_000, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: ``auto``: a console renderer when stderr is a TTY, JSON lines otherwise.
+    log_format: Literal["auto", "console", "json"] = "auto"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The merged, not yet plugin-validated configuration of one app."""
+
+    app: AppSettings
+    plugins: Mapping[str, Mapping[str, Any]]
+    adapters: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    root: Path | None = None
+    #: key path -> where its value came from, for error messages (``env MEGA__APP__DEBUG``).
+    sources: Mapping[tuple[str, ...], str] = field(default_factory=dict)
+    #: the environment the config was read with: the process environment over ``.env``.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def source_of(self, path: tuple[str | int, ...]) -> str:
+        keys = tuple(str(p) for p in path)
+        while keys:
+            if keys in self.sources:
+                return self.sources[keys]
+            keys = keys[:-1]
+        return str(self.root / CONFIG_FILE) if self.root else "config"
+
+
+def find_project_root(start: Path | None = None) -> Path | None:
+    """The nearest directory at or above ``start`` holding a ``mega.toml``."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / CONFIG_FILE).is_file():
+            return directory
+    return None
+
+
+def load_config(
+    root: Path | str | None = None,
+    *,
+    data: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Read ``<root>/mega.toml`` (or take ``data``), apply ``.env`` and environment overrides.
+
+    ``environ`` defaults to ``os.environ``; pass ``{}`` to ignore the environment (tests).
+    """
+    root_path = Path(root).resolve() if root is not None else None
+    if data is None:
+        if root_path is None:
+            raise MegaConfigError("config.no_project", "no project root given to load_config")
+        data = _read_toml(root_path / CONFIG_FILE)
+    merged_env = dict(_read_dotenv(root_path) if root_path else {})
+    merged_env.update(os.environ if environ is None else environ)
+
+    tree = _deep_copy(data)
+    sources: dict[tuple[str, ...], str] = {}
+    for var, raw in merged_env.items():
+        if var.startswith(ENV_PREFIX) and len(var) > len(ENV_PREFIX):
+            path = tuple(part.lower() for part in var[len(ENV_PREFIX) :].split("__"))
+            _set_path(tree, path, _parse_env_value(var, raw))
+            sources[path] = f"env {var}"
+
+    unknown = [k for k in tree if k not in TOP_LEVEL_KEYS]
+    if unknown:
+        raise MegaConfigError(
+            "config.unknown_key",
+            f"config has unknown top-level key(s) {', '.join(map(repr, unknown))}; "
+            f"expected only {', '.join(TOP_LEVEL_KEYS)} ([app], [plugins.<name>], "
+            "[adapters.<kind>.<alias>])",
+            {"keys": unknown},
+        )
+    partial = Config(AppSettings(), {}, {}, root_path, sources, merged_env)
+    try:
+        app = AppSettings.model_validate(tree.get("app", {}))
+    except ValidationError as exc:
+        raise_validation(exc, ("app",), AppSettings, partial)
+    plugins = _tables(tree.get("plugins", {}), "plugins", "[plugins.<name>]")
+    adapters: dict[str, dict[str, dict[str, Any]]] = {}
+    for kind, aliases in _tables(
+        tree.get("adapters", {}), "adapters", "[adapters.<kind>.<alias>]"
+    ).items():
+        adapters[kind] = _tables(aliases, f"adapters.{kind}", f"[adapters.{kind}.<alias>]")
+    return Config(app, plugins, adapters, root_path, sources, merged_env)
+
+
+def validation_problems(
+    exc: ValidationError, prefix: tuple[str, ...], model: type[BaseModel], config: Config
+) -> list[MegaConfigError]:
+    """One ``MegaConfigError`` per pydantic error: key path, bad value, what was expected."""
+    problems = []
+    known = list(model.model_fields)
+    for err in exc.errors(include_url=False):
+        path = (*prefix, *map(str, err["loc"]))
+        dotted = ".".join(path)
+        source = config.source_of(path)
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(
+                MegaConfigError(
+                    "config.unknown_key",
+                    f"config key {dotted} (in {source}) is not a known setting{hint}; "
+                    f"known keys here: {', '.join(known) or '(none)'}",
+                    {"key": dotted, "known": known, "source": source},
+                )
+            )
+        else:
+            problems.append(
+                MegaConfigError(
+                    "config.invalid_value",
+                    f"config key {dotted} (in {source}) has value {err['input']!r}: {err['msg']}",
+                    {
+                        "key": dotted,
+                        "value": err["input"],
+                        "expected": err["msg"],
+                        "source": source,
+                    },
+                )
+            )
+    return problems
+
+
+def raise_validation(
+    exc: ValidationError, prefix: tuple[str, ...], model: type[BaseModel], config: Config
+) -> Any:
+    MegaProblems.raise_if_any(validation_problems(exc, prefix, model, config))
+    raise AssertionError("unreachable: a ValidationError always has errors")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise MegaConfigError(
+            "config.not_found",
+            f"no {CONFIG_FILE} at {path.parent}; run `mega new <project>` to create a project, "
+            "or run mega from a project directory",
+            {"path": str(path)},
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise MegaConfigError(
+            "config.invalid_toml", f"{path} is not valid TOML: {exc}", {"path": str(path)}
+        ) from exc
+
+
+def _read_dotenv(root: Path) -> dict[str, str]:
+    path = root / ".env"
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _parse_env_value(var: str, raw: str) -> Any:
+    if raw[:1] in "[{":
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise MegaConfigError(
+                "config.invalid_env",
+                f"environment variable {var} starts with {raw[0]!r} so it is read as JSON, "
+                f"but it is not valid JSON: {exc}",
+                {"variable": var, "value": raw},
+            ) from exc
+    return raw
+
+
+def _set_path(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = tree
+    for i, key in enumerate(path[:-1]):
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise MegaConfigError(
+                "config.invalid_env",
+                f"environment override {ENV_PREFIX}{'__'.join(path).upper()} goes below "
+                f"{'.'.join(path[: i + 1])}, which is a value, not a table",
+                {"path": ".".join(path)},
+            )
+        node = child
+    node[path[-1]] = value
+
+
+def _tables(value: Any, where: str, shape: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise MegaConfigError(
+            "config.invalid_value",
+            f"config key {where} must be a table of tables like {shape}, got {value!r}",
+            {"key": where, "value": value},
+        )
+    for key, table in value.items():
+        if not isinstance(table, Mapping):
+            raise MegaConfigError(
+                "config.invalid_value",
+                f"config key {where}.{key} must be a table ({shape}), got {table!r}",
+                {"key": f"{where}.{key}", "value": table},
+            )
+    return {k: dict(v) for k, v in value.items()}
+
+
+def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}

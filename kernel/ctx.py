@@ -1,0 +1,52 @@
+"""``Ctx``: what handlers, jobs, schedules and channels receive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .adapters import DEFAULT_ALIAS
+
+if TYPE_CHECKING:
+    from .app import App
+    from .config import Config
+    from .spec import PluginConfig
+
+
+@dataclass(slots=True)
+class Ctx:
+    """One unit of work's view of the app: adapters by alias, a bound logger, the config.
+
+    Made by ``app.ctx(**bindings)``; the bindings (request id, job id, trace id…) go on ``log``.
+    """
+
+    app: App
+    log: Any
+
+    @property
+    def config(self) -> Config:
+        return self.app.config
+
+    def plugin_config(self, name: str) -> PluginConfig:
+        """The validated ``[plugins.<name>]`` table of an enabled plugin."""
+        return self.app.plugin_config(name)
+
+    def db(self, alias: str = DEFAULT_ALIAS) -> Any:
+        """The ``[adapters.db.<alias>]`` adapter."""
+        return self.app.adapters.get("db", alias)
+
+    def cache(self, alias: str = DEFAULT_ALIAS) -> Any:
+        """The ``[adapters.cache.<alias>]`` adapter."""
+        return self.app.adapters.get("cache", alias)
+
+    def lock(self, alias: str = DEFAULT_ALIAS) -> Any:
+        """The ``[adapters.lock.<alias>]`` adapter."""
+        return self.app.adapters.get("lock", alias)
+
+    def bus(self, alias: str = DEFAULT_ALIAS) -> Any:
+        """The ``[adapters.bus.<alias>]`` adapter."""
+        return self.app.adapters.get("bus", alias)
+
+    def adapter(self, kind: str, alias: str = DEFAULT_ALIAS) -> Any:
+        """Any adapter by kind (``session``, ``presence``, ``log-sink``…) and alias."""
+        return self.app.adapters.get(kind, alias)

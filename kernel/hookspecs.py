@@ -1,0 +1,41 @@
+"""Every hook a mega plugin may implement.
+
+Hooks are called with keyword arguments only. A hook implementation may be ``async``; the kernel
+awaits it. The kernel calls lifecycle hooks plugin by plugin in dependency order (``requires`` /
+``provides``), and ``mega_before_shutdown`` in the reverse order.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .app import App
+    from .registry import PluginRegistry
+
+PROJECT = "mega"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def mega_register(registry: PluginRegistry) -> Any:
+    """Register generators, dialects, adapter drivers and CLI commands; runs before boot."""
+
+
+@hookspec
+def mega_before_boot(app: App) -> Any:
+    """Prepare: runs before adapters connect, in dependency order."""
+
+
+@hookspec
+def mega_after_boot(app: App) -> Any:
+    """Start work (tasks, subscriptions): adapters are connected, in dependency order."""
+
+
+@hookspec
+def mega_before_shutdown(app: App) -> Any:
+    """Stop work: runs in reverse dependency order, before adapters close."""

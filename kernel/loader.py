@@ -1,0 +1,163 @@
+"""From a ``Config`` to registered plugins: resolve, import, order, validate, register.
+
+``load_plugins`` runs these phases. In boot mode a phase with problems raises them all at once; in
+check mode (``mega plugins check``) every phase runs on whatever the earlier ones could load, and
+all problems are returned together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from . import __version__
+from .adapters import Adapters
+from .config import Config, validation_problems
+from .discovery import FRAMEWORK_DISTRIBUTION, Catalog, LoadedPlugin, load
+from .errors import MegaConfigError, MegaProblems
+from .kernel_generators import register_kernel_generators
+from .log import get_logger
+from .ordering import order_plugins
+from .pluginmanager import MegaPluginManager
+from .registry import Owner, Registry
+from .spec import PluginConfig
+
+KERNEL_OWNER = Owner("kernel", FRAMEWORK_DISTRIBUTION, __version__)
+
+
+@dataclass
+class LoadedApp:
+    """Everything built from config before boot."""
+
+    config: Config
+    catalog: Catalog
+    plugins: list[LoadedPlugin]
+    plugin_configs: dict[str, PluginConfig]
+    pm: MegaPluginManager
+    registry: Registry
+    adapters: Adapters
+    problems: list[MegaConfigError] = field(default_factory=list)
+
+
+def load_plugins(
+    config: Config, *, catalog: Catalog | None = None, collect: bool = False
+) -> LoadedApp:
+    """Run every load phase; raise on problems unless ``collect`` (then see ``.problems``)."""
+    catalog = catalog if catalog is not None else Catalog.scan()
+    problems: list[MegaConfigError] = []
+
+    def phase_done() -> None:
+        if not collect:
+            MegaProblems.raise_if_any(problems)
+
+    # 1. every installed name is shipped once; every enabled name is installed, listed once.
+    if collect:
+        problems += catalog.duplicate_errors()
+    entries = []
+    seen: set[str] = set()
+    for name in config.app.plugins:
+        if name in seen:
+            problems.append(
+                MegaConfigError(
+                    "config.duplicate_plugin",
+                    f"plugin {name!r} is listed twice in [app].plugins; list it once",
+                    {"plugin": name},
+                )
+            )
+            continue
+        seen.add(name)
+        try:
+            entries.append(catalog.resolve(name))
+        except MegaConfigError as exc:
+            # check mode already reported every duplicated name, enabled or not
+            if not (collect and exc.code == "plugin.duplicate_name"):
+                problems.append(exc)
+    problems += _stray_tables(config, catalog)
+    phase_done()
+
+    # 2. import enabled plugins (only those) and check their specs.
+    loaded: dict[str, LoadedPlugin] = {}
+    for entry in entries:
+        try:
+            loaded[entry.name] = load(entry)
+        except MegaConfigError as exc:
+            problems.append(exc)
+    phase_done()
+
+    # 3. order by requires/provides; ties keep config order.
+    ordered_specs, order_problems = order_plugins([p.spec for p in loaded.values()])
+    problems += order_problems
+    plugins = [loaded[s.name] for s in ordered_specs]
+    phase_done()
+
+    # 4. validate each plugin's [plugins.<name>] table with its model.
+    plugin_configs: dict[str, PluginConfig] = {}
+    for plugin in plugins:
+        model = plugin.spec.config
+        try:
+            plugin_configs[plugin.name] = model.model_validate(config.plugins.get(plugin.name, {}))
+        except ValidationError as exc:
+            problems += validation_problems(exc, ("plugins", plugin.name), model, config)
+    phase_done()
+
+    # 5. register hooks (unknown hooks fail) and call mega_register plugin by plugin.
+    pm = MegaPluginManager()
+    registry = Registry()
+    register_kernel_generators(registry.for_plugin(KERNEL_OWNER, Path(__file__).parent))
+    for plugin in plugins:
+        try:
+            pm.register_plugin(plugin.name, plugin.module, plugin.installed.origin)
+            owner = Owner(plugin.name, plugin.installed.distribution, plugin.version)
+            view = registry.for_plugin(owner, _package_dir(plugin))
+            pm.call_one("mega_register", plugin.module, registry=view)
+        except MegaConfigError as exc:
+            problems.append(exc)
+        except Exception as exc:
+            problems.append(
+                MegaConfigError(
+                    "plugin.register_failed",
+                    f"plugin {plugin.name!r} ({plugin.installed.origin}) raised in mega_register: "
+                    f"{type(exc).__name__}: {exc}",
+                    {"plugin": plugin.name, "cause": repr(exc)},
+                )
+            )
+    phase_done()
+
+    # 6. validate [adapters.*.*] against the registered drivers and build the adapters.
+    adapters, adapter_problems = Adapters.build(config, registry)
+    problems += adapter_problems
+    phase_done()
+    return LoadedApp(config, catalog, plugins, plugin_configs, pm, registry, adapters, problems)
+
+
+def _stray_tables(config: Config, catalog: Catalog) -> list[MegaConfigError]:
+    """``[plugins.x]`` for a plugin that is not installed is an error; not enabled, a warning."""
+    problems = []
+    enabled = set(config.app.plugins)
+    for name in config.plugins:
+        if name in enabled:
+            continue
+        if name in catalog.names:
+            get_logger().warning(
+                "config.table_for_disabled_plugin",
+                plugin=name,
+                hint=f"add {name!r} to [app].plugins or remove [plugins.{name}]",
+            )
+            continue
+        problems.append(
+            MegaConfigError(
+                "config.unknown_plugin_table",
+                f"config table [plugins.{name}] names no installed plugin; installed: "
+                f"{', '.join(catalog.names) or '(none)'}. Fix the table name or install the plugin",
+                {"table": f"plugins.{name}", "installed": catalog.names},
+            )
+        )
+    return problems
+
+
+def _package_dir(plugin: LoadedPlugin) -> Path:
+    module_file: Any = getattr(plugin.module, "__file__", None)
+    return Path(module_file).parent if module_file else Path.cwd()

@@ -1,0 +1,92 @@
+"""The pluggy ``PluginManager`` of an app, and calling hooks plugin by plugin.
+
+The kernel calls every lifecycle hook one plugin at a time, in dependency order, rather than as
+one pluggy call: pluggy runs implementations in reverse registration order and stops at the first
+exception, while shutdown must reach every plugin and every error must name its plugin.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Awaitable
+from types import ModuleType
+from typing import Any, TypeVar
+
+import pluggy
+
+from . import hookspecs
+from .errors import MegaConfigError
+from .log import get_logger
+
+T = TypeVar("T")
+HOOK_PREFIX = "mega_"
+
+
+class MegaPluginManager(pluggy.PluginManager):
+    """pluggy's manager for project ``mega``; any ``mega_*`` function counts as a hook impl."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT)
+        self.add_hookspecs(hookspecs)
+        if os.environ.get("MEGA_TRACE_PLUGINS") == "1":
+            self._trace_calls()
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if (
+            opts is None
+            and name.startswith(HOOK_PREFIX)
+            and inspect.isfunction(getattr(plugin, name, None))
+        ):
+            # An unmarked mega_* function is meant as a hook: treat it as one, so a misspelt
+            # name fails as an unknown hook instead of being silently ignored.
+            return {}
+        return opts
+
+    def register_plugin(self, name: str, module: ModuleType, origin: str) -> None:
+        """Register one plugin module; unknown hooks or hook arguments are errors naming it."""
+        try:
+            self.register(module, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise MegaConfigError(
+                "plugin.invalid_hook",
+                f"plugin {name!r} ({origin}) has an invalid hook implementation: {exc}",
+                {"plugin": name},
+            ) from exc
+        unknown = sorted(c.name for c in self.get_hookcallers(module) or [] if not c.has_spec())
+        if unknown:
+            self.unregister(module)
+            known = sorted(n for n in dir(hookspecs) if n.startswith(HOOK_PREFIX))
+            raise MegaConfigError(
+                "plugin.unknown_hook",
+                f"plugin {name!r} ({origin}) implements unknown hook(s) {', '.join(unknown)}; "
+                f"known hooks: {', '.join(known)}",
+                {"plugin": name, "unknown": unknown, "known": known},
+            )
+
+    def call_one(self, hook: str, module: ModuleType, **kwargs: Any) -> list[Any]:
+        """Call ``hook`` on one plugin only; returns its results (empty if it has no impl)."""
+        if not hasattr(module, hook):
+            return []
+        others = [p for p in self.get_plugins() if p is not module]
+        caller = self.subset_hook_caller(hook, remove_plugins=others)
+        return list(caller(**kwargs))
+
+    def _trace_calls(self) -> None:
+        log = get_logger(component="pluggy")
+
+        def before(hook_name: str, impls: Any, kwargs: Any) -> None:
+            log.info("hook.call", hook=hook_name, plugins=[self.get_name(i.plugin) for i in impls])
+
+        def after(outcome: Any, hook_name: str, impls: Any, kwargs: Any) -> None:
+            log.info("hook.return", hook=hook_name, failed=outcome.exception is not None)
+
+        self.add_hookcall_monitoring(before, after)
+
+
+async def maybe_await(value: T | Awaitable[T]) -> T:
+    """The one helper that awaits a hook result that may be a value or an awaitable."""
+    if inspect.isawaitable(value):
+        return await value
+    return value

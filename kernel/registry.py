@@ -1,0 +1,284 @@
+"""Registries of named things plugins contribute, with reserved builtin names.
+
+Every registry knows its builtin names. Only plugins shipped in the ``mega-framework``
+distribution may register a reserved name; anyone registering a taken name fails at
+registration time, and the error names the name and both owners.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from .adapters import ADAPTER_KINDS, AdapterDriver
+from .discovery import FRAMEWORK_DISTRIBUTION, unknown_name_error
+from .errors import MegaConfigError
+from .generators import GeneratorDef
+
+T = TypeVar("T")
+
+#: Builtin generator name -> the first-party plugin that provides it ("kernel": always there).
+BUILTIN_GENERATORS: dict[str, str] = {
+    "app": "kernel",
+    "service": "kernel",
+    "adapter": "kernel",
+    "adr": "kernel",
+    "controller": "http",
+    "middleware": "http",
+    "route": "http",
+    "locale": "http",
+    "channel": "ws",
+    "model": "db",
+    "migration": "db",
+    "schedule": "schedule",
+    "job": "jobs",
+    "worker": "jobs",
+}
+BUILTIN_DIALECTS = frozenset({"sqlite", "postgres", "maria", "mongo"})
+BUILTIN_DRIVERS: dict[str, frozenset[str]] = {
+    "db": frozenset({"sqlite", "postgres", "maria", "mongo"}),
+    "cache": frozenset({"memory", "file", "redis"}),
+    "session": frozenset({"memory", "file", "redis", "cookie"}),
+    "lock": frozenset({"sqlite", "redis", "postgres"}),
+    "bus": frozenset({"local", "nats", "redis"}),
+    "log-sink": frozenset({"console", "file", "otlp"}),
+    "presence": frozenset({"local", "nats", "redis"}),
+}
+BUILTIN_COMMANDS = frozenset(
+    {
+        "new",
+        "g",
+        "generate",
+        "plugins",
+        "run",
+        "serve",
+        "worker",
+        "migrate",
+        "routes",
+        "console",
+        "schedule",
+        "jobs",
+        "version",
+        "help",
+        "check",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Who registered something: a plugin and the distribution that shipped it."""
+
+    plugin: str
+    distribution: str
+    version: str
+
+    @property
+    def first_party(self) -> bool:
+        return self.distribution == FRAMEWORK_DISTRIBUTION
+
+    def __str__(self) -> str:
+        return f"plugin {self.plugin!r} ({self.distribution} {self.version})"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandDef:
+    """A CLI command a plugin adds: a typer app (a command group) or a function."""
+
+    name: str
+    target: Any
+    help: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Generic[T]):
+    value: T
+    owner: Owner
+
+
+class NameRegistry(Generic[T]):
+    """Names to values for one kind of thing (``generator``, ``dialect``, ``db driver``, …)."""
+
+    def __init__(self, kind: str, code: str, reserved: frozenset[str]) -> None:
+        self.kind = kind
+        self._code = code
+        self.reserved = reserved
+        self._entries: dict[str, Entry[T]] = {}
+
+    def add(self, name: str, value: T, owner: Owner) -> None:
+        self.check(name, owner)
+        self._entries[name] = Entry(value, owner)
+
+    def check(self, name: str, owner: Owner) -> None:
+        """Raise unless ``owner`` may register ``name``: not reserved for mega, not taken."""
+        if not isinstance(name, str) or not name:
+            raise MegaConfigError(
+                "plugin.invalid_name",
+                f"{owner} registered a {self.kind} with name {name!r}; names are non-empty strings",
+                {"kind": self.kind, "name": name, "owner": str(owner)},
+            )
+        if name in self.reserved and not owner.first_party:
+            raise MegaConfigError(
+                f"plugin.builtin_{self._code}_conflict",
+                f"{self.kind} name {name!r} is reserved for mega's builtin {self.kind}; "
+                f"{owner} must pick another name",
+                {"kind": self.kind, "name": name, "owner": str(owner)},
+            )
+        if name in self._entries:
+            first = self._entries[name].owner
+            raise MegaConfigError(
+                f"plugin.duplicate_{self._code}",
+                f"{self.kind} {name!r} is registered twice: first by {first}, again by "
+                f"{owner}; disable one of the two plugins or rename one {self.kind}",
+                {"kind": self.kind, "name": name, "owners": [str(first), str(owner)]},
+            )
+
+    def get(self, name: str) -> T:
+        try:
+            return self._entries[name].value
+        except KeyError:
+            raise unknown_name_error(
+                self.kind,
+                name,
+                sorted(self._entries),
+                code=f"{self._code}.unknown",
+                hint=f"enable the plugin that registers this {self.kind} in [app].plugins",
+            ) from None
+
+    def owner_of(self, name: str) -> Owner:
+        return self._entries[name].owner
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def items(self) -> list[tuple[str, Entry[T]]]:
+        return sorted(self._entries.items())
+
+
+class Registry:
+    """Every registry of one app."""
+
+    def __init__(self) -> None:
+        self.generators: NameRegistry[GeneratorDef] = NameRegistry(
+            "generator", "generator", frozenset(BUILTIN_GENERATORS)
+        )
+        self.dialects: NameRegistry[Any] = NameRegistry("dialect", "dialect", BUILTIN_DIALECTS)
+        self.drivers: dict[str, NameRegistry[AdapterDriver]] = {
+            kind: NameRegistry(f"{kind} driver", "driver", BUILTIN_DRIVERS[kind])
+            for kind in ADAPTER_KINDS
+        }
+        self.commands: NameRegistry[CommandDef] = NameRegistry(
+            "command", "command", BUILTIN_COMMANDS
+        )
+        #: plugin name -> what it registered, as ``"<kind> <name>"`` strings (for `mega plugins`).
+        self.by_plugin: dict[str, list[str]] = {}
+
+    def for_plugin(self, owner: Owner, base_dir: Path) -> PluginRegistry:
+        return PluginRegistry(self, owner, base_dir)
+
+    def driver_registry(self, kind: str) -> NameRegistry[AdapterDriver]:
+        try:
+            return self.drivers[kind]
+        except KeyError:
+            raise unknown_name_error(
+                "adapter kind",
+                kind,
+                list(ADAPTER_KINDS),
+                code="adapter.unknown_kind",
+                hint="use one of the known kinds",
+            ) from None
+
+
+@dataclass
+class PluginRegistry:
+    """What ``mega_register(registry)`` receives: the registries, bound to the calling plugin."""
+
+    _registry: Registry
+    owner: Owner
+    base_dir: Path
+    registered: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.registered = self._registry.by_plugin.setdefault(self.owner.plugin, [])
+
+    def generator(
+        self,
+        name: str,
+        *,
+        dir: str | Path,
+        files: list[dict[str, str]],
+        description: str = "",
+        extra_tokens: Callable[[Path, dict[str, str]], dict[str, str]] | None = None,
+    ) -> None:
+        """Register a ``mega g <name>`` generator.
+
+        ``dir`` holds the templates (relative paths are relative to the plugin's package);
+        each ``files`` entry is ``{"path": <output path>, "template": <file in dir>}``. Both
+        the output path and the template may use the tokens ``Name``, ``name``, ``camelName``,
+        ``snake`` and ``app``, as ``{{ Name }}``. ``extra_tokens(project_root, tokens)`` may
+        add tokens computed when the generator runs (e.g. the next ADR number).
+        """
+        self._registry.generators.check(name, self.owner)  # a name clash says more than a shape
+        definition = GeneratorDef.build(
+            name,
+            dir=dir,
+            files=files,
+            description=description,
+            base_dir=self.base_dir,
+            owner=str(self.owner),
+            extra_tokens=extra_tokens,
+        )
+        self._add(self._registry.generators, name, definition)
+
+    def dialect(self, name: str, dialect: Any) -> None:
+        """Register a database dialect under ``name``."""
+        self._add(self._registry.dialects, name, dialect)
+
+    def adapter_driver(
+        self,
+        kind: str,
+        name: str,
+        factory: Callable[..., Any],
+        *,
+        options: type[BaseModel] | None = None,
+        description: str = "",
+    ) -> None:
+        """Register a driver for ``[adapters.<kind>.<alias>] driver = "<name>"``.
+
+        ``factory(alias=..., options=...)`` builds the adapter; ``options`` is the pydantic model
+        that validates the table (without its ``driver`` key) at boot.
+        """
+        registry = self._registry.driver_registry(kind)
+        if not callable(factory):
+            raise MegaConfigError(
+                "plugin.invalid_driver",
+                f"{self.owner} registered {kind} driver {name!r} with factory {factory!r}, "
+                "which is not callable; pass the adapter class",
+                {"kind": kind, "name": name},
+            )
+        self._add(registry, name, AdapterDriver(kind, name, factory, options, description))
+
+    def command(self, name: str, command: Any, *, help: str | None = None) -> None:
+        """Add ``mega <name>``: a ``typer.Typer`` (a command group) or a function."""
+        if not callable(command):
+            raise MegaConfigError(
+                "plugin.invalid_command",
+                f"{self.owner} registered command {name!r} with {command!r}; pass a function "
+                "or a typer.Typer",
+                {"name": name},
+            )
+        self._add(self._registry.commands, name, CommandDef(name, command, help))
+
+    def _add(self, registry: NameRegistry[T], name: str, value: T) -> None:
+        registry.add(name, value, self.owner)
+        self.registered.append(f"{registry.kind} {name}")

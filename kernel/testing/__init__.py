@@ -1,0 +1,39 @@
+"""Test helpers for mega apps and plugins (also a pytest plugin: fixtures ``app``, ``mega_config``).
+
+``boot_app(config)`` boots an app from a config mapping shaped like ``mega.toml`` and shuts it
+down when the block ends::
+
+    async with boot_app({"app": {"plugins": ["memory"]},
+                         "adapters": {"cache": {"default": {"driver": "memory"}}}}) as app:
+        await app.ctx().cache().set("k", 1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from mega.app import App
+
+
+@asynccontextmanager
+async def boot_app(
+    config: Mapping[str, Any] | None = None,
+    *,
+    root: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> AsyncIterator[App]:
+    """Boot an app from ``config`` (or from ``<root>/mega.toml`` when config is None)."""
+    if config is None:
+        if root is None:
+            raise TypeError("boot_app needs a config mapping or a project root")
+        app = App.from_project(root, environ=environ)
+    else:
+        app = App.from_dict(config, root=root, environ=environ)
+    async with app:
+        yield app
+
+
+__all__ = ["boot_app"]

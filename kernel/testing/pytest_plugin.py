@@ -1,0 +1,51 @@
+"""mega's pytest plugin (entry point ``pytest11``): the ``app`` and ``mega_config`` fixtures.
+
+``app`` boots the app described by ``mega_config`` and shuts it down after the test. By default
+``mega_config`` is ``None``: the project's ``mega.toml`` at pytest's rootdir. Override it in a
+``conftest.py`` to boot from a dict instead::
+
+    @pytest.fixture
+    def mega_config():
+        return {"app": {"plugins": ["memory"]}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+try:
+    import pytest_asyncio
+except ImportError:  # pragma: no cover - exercised only where pytest-asyncio is missing
+    pytest_asyncio = None
+
+
+@pytest.fixture
+def mega_config() -> dict[str, Any] | None:
+    """The config the ``app`` fixture boots; None means the project's mega.toml."""
+    return None
+
+
+if pytest_asyncio is not None:
+
+    @pytest_asyncio.fixture
+    async def app(
+        mega_config: dict[str, Any] | None, request: pytest.FixtureRequest
+    ) -> AsyncIterator[Any]:
+        """A booted mega App; shut down after the test."""
+        from mega.testing import boot_app
+
+        root = request.config.rootpath
+        async with boot_app(mega_config, root=root) as booted:
+            yield booted
+
+else:
+
+    @pytest.fixture
+    def app() -> None:
+        raise pytest.UsageError(
+            "the mega `app` fixture is async and needs pytest-asyncio: "
+            "pip install 'mega-framework[dev]'"
+        )

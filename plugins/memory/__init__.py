@@ -1,0 +1,31 @@
+"""The ``memory`` plugin: an in-process ``cache`` driver, the embedded default.
+
+Values live in the process (no server): right for one process and for tests. Entries expire after
+their TTL and the least recently used entry is evicted past ``max_entries``.
+"""
+
+from __future__ import annotations
+
+from mega import PluginSpec, hookimpl
+
+from .cache import MemoryCache, MemoryCacheOptions
+
+plugin = PluginSpec(
+    name="memory",
+    description="In-process cache driver (the embedded default for the cache kind)",
+    provides=("cache",),
+)
+
+
+@hookimpl
+def mega_register(registry):  # type: ignore[no-untyped-def]
+    registry.adapter_driver(
+        "cache",
+        "memory",
+        MemoryCache,
+        options=MemoryCacheOptions,
+        description="in-process LRU cache with per-entry TTL",
+    )
+
+
+__all__ = ["MemoryCache", "MemoryCacheOptions", "plugin"]

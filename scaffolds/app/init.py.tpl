@@ -1,0 +1,1 @@
+"""The {{ snake }} app: its controllers, models, jobs and services live in this package."""

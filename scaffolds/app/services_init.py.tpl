@@ -1,0 +1,1 @@
+"""Services of the {{ snake }} app (`mega g service <name> --app {{ snake }}`)."""

@@ -1,0 +1,5 @@
+.venv/
+__pycache__/
+.env
+*.sqlite3
+.pytest_cache/

@@ -1,0 +1,168 @@
+"""mega.toml, .env and MEGA__ overrides; plugin tables validated by the plugin's model."""
+
+from __future__ import annotations
+
+import pytest
+from mega import App, MegaConfigError, MegaProblems, load_config
+
+SETTINGS_PLUGIN = """
+from pydantic import Field
+
+class Settings(PluginConfig):
+    ack_wait_ms: int = Field(default=30_000, gt=0)
+    subjects: tuple[str, ...] = ()
+    name: str = "jobs"
+"""
+
+
+def write_project(tmp_path, toml, dotenv=None):
+    (tmp_path / "mega.toml").write_text(toml)
+    if dotenv is not None:
+        (tmp_path / ".env").write_text(dotenv)
+    return tmp_path
+
+
+def test_mega_toml_env_file_and_environment_merge_with_the_environment_winning(tmp_path):
+    root = write_project(
+        tmp_path,
+        """
+[app]
+name = "shop"
+debug = false
+""",
+        dotenv="MEGA__APP__DEBUG=true\nMEGA__APP__NAME=from-dotenv\n",
+    )
+    config = load_config(root, environ={"MEGA__APP__NAME": "from-env"})
+    assert config.app.debug is True
+    assert config.app.name == "from-env"
+    assert config.environ["MEGA__APP__DEBUG"] == "true"
+    assert config.source_of(("app", "name")) == "env MEGA__APP__NAME"
+    assert config.source_of(("app", "env")) == str(root / "mega.toml")
+
+
+def test_a_json_environment_value_sets_a_list(tmp_path):
+    root = write_project(tmp_path, "[app]\nplugins = []\n")
+    config = load_config(root, environ={"MEGA__APP__PLUGINS": '["memory"]'})
+    assert config.app.plugins == ("memory",)
+
+
+def test_invalid_json_in_an_environment_value_names_the_variable(tmp_path):
+    root = write_project(tmp_path, "[app]\n")
+    with pytest.raises(MegaConfigError) as err:
+        load_config(root, environ={"MEGA__APP__PLUGINS": "[memory"})
+    assert err.value.code == "config.invalid_env"
+    assert "MEGA__APP__PLUGINS" in err.value.message
+
+
+def test_plugin_table_errors_name_key_path_value_expected_and_source(site, tmp_path):
+    site.plugin("jobs-ish", SETTINGS_PLUGIN, config="Settings")
+    root = write_project(
+        tmp_path,
+        """
+[app]
+plugins = ["jobs-ish"]
+
+[plugins.jobs-ish]
+ack_wait_ms = 0
+""",
+    )
+    with pytest.raises(MegaConfigError) as err:
+        App.from_project(root, environ={})
+    assert err.value.code == "config.invalid_value"
+    assert err.value.details["key"] == "plugins.jobs-ish.ack_wait_ms"
+    assert err.value.details["value"] == 0
+    assert "greater than 0" in err.value.message
+    assert str(root / "mega.toml") in err.value.message
+
+
+def test_an_environment_override_is_validated_and_blamed_on_its_variable(site, tmp_path):
+    site.plugin("jobs-ish", SETTINGS_PLUGIN, config="Settings")
+    root = write_project(tmp_path, '[app]\nplugins = ["jobs-ish"]\n')
+    env = {"MEGA__PLUGINS__JOBS-ISH__ACK_WAIT_MS": "soon"}
+    with pytest.raises(MegaConfigError) as err:
+        App.from_project(root, environ=env)
+    assert err.value.details["value"] == "soon"
+    assert "env MEGA__PLUGINS__JOBS-ISH__ACK_WAIT_MS" in err.value.message
+    app = App.from_project(root, environ={"MEGA__PLUGINS__JOBS-ISH__ACK_WAIT_MS": "5000"})
+    assert app.plugin_config("jobs-ish").ack_wait_ms == 5000
+
+
+def test_an_unknown_key_in_a_plugin_table_suggests_the_nearest(site):
+    site.plugin("jobs-ish", SETTINGS_PLUGIN, config="Settings")
+    with pytest.raises(MegaConfigError) as err:
+        App.from_dict(
+            {"app": {"plugins": ["jobs-ish"]}, "plugins": {"jobs-ish": {"ack_wiat_ms": 10}}},
+            environ={},
+        )
+    assert err.value.code == "config.unknown_key"
+    assert "plugins.jobs-ish.ack_wiat_ms" in err.value.message
+    assert "did you mean 'ack_wait_ms'?" in err.value.message
+
+
+def test_a_plugin_without_settings_rejects_any_key(site):
+    site.plugin("plain")
+    with pytest.raises(MegaConfigError) as err:
+        App.from_dict({"app": {"plugins": ["plain"]}, "plugins": {"plain": {"x": 1}}}, environ={})
+    assert err.value.code == "config.unknown_key"
+
+
+def test_every_bad_table_is_reported_in_one_error(site):
+    site.plugin("jobs-ish", SETTINGS_PLUGIN, config="Settings")
+    with pytest.raises(MegaProblems) as err:
+        App.from_dict(
+            {
+                "app": {"plugins": ["jobs-ish"]},
+                "plugins": {"jobs-ish": {"ack_wait_ms": -1, "subjects": "a"}},
+            },
+            environ={},
+        )
+    assert sorted(p.details["key"] for p in err.value.problems) == [
+        "plugins.jobs-ish.ack_wait_ms",
+        "plugins.jobs-ish.subjects",
+    ]
+
+
+def test_app_settings_reject_bad_values_without_coercing_them():
+    with pytest.raises(MegaConfigError) as err:
+        load_config(data={"app": {"shutdown_timeout_ms": "soon"}}, environ={})
+    assert err.value.details["key"] == "app.shutdown_timeout_ms"
+    with pytest.raises(MegaConfigError) as err:
+        load_config(data={"app": {"log_level": "loud"}}, environ={})
+    assert "'debug', 'info', 'warning' or 'error'" in err.value.message
+
+
+def test_unknown_top_level_keys_are_errors():
+    with pytest.raises(MegaConfigError) as err:
+        load_config(data={"app": {}, "plugin": {"x": {}}}, environ={})
+    assert err.value.code == "config.unknown_key"
+    assert "'plugin'" in err.value.message
+
+
+def test_a_table_for_a_plugin_that_is_not_installed_is_an_error():
+    with pytest.raises(MegaConfigError) as err:
+        App.from_dict({"app": {"plugins": []}, "plugins": {"memroy": {}}}, environ={})
+    assert err.value.code == "config.unknown_plugin_table"
+    assert "[plugins.memroy]" in err.value.message
+
+
+def test_a_table_for_an_installed_but_disabled_plugin_is_allowed():
+    app = App.from_dict({"app": {"plugins": []}, "plugins": {"memory": {}}}, environ={})
+    assert app.plugins == []
+
+
+def test_missing_and_invalid_mega_toml_say_what_to_do(tmp_path):
+    with pytest.raises(MegaConfigError) as err:
+        load_config(tmp_path, environ={})
+    assert err.value.code == "config.not_found"
+    assert "mega new" in err.value.message
+    (tmp_path / "mega.toml").write_text("[app\n")
+    with pytest.raises(MegaConfigError) as err:
+        load_config(tmp_path, environ={})
+    assert err.value.code == "config.invalid_toml"
+
+
+def test_an_override_below_a_scalar_is_rejected():
+    with pytest.raises(MegaConfigError) as err:
+        load_config(data={"app": {"name": "x"}}, environ={"MEGA__APP__NAME__FIRST": "y"})
+    assert err.value.code == "config.invalid_env"
+    assert "app.name" in err.value.message

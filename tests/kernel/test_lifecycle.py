@@ -1,0 +1,257 @@
+"""Boot and shutdown: hook order, adapters between the hooks, failures, deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from mega import App, MegaConfigError, MegaLifecycleError, MegaShutdownError
+
+RECORDER = {"recorder.py": "EVENTS = []\n"}
+
+HOOKS = """
+import asyncio
+from recorder import EVENTS
+
+@hookimpl
+def mega_before_boot(app):
+    EVENTS.append(("before_boot", plugin.name))
+
+@hookimpl
+async def mega_after_boot(app):
+    await asyncio.sleep(0)
+    EVENTS.append(("after_boot", plugin.name))
+
+@hookimpl
+async def mega_before_shutdown(app):
+    EVENTS.append(("before_shutdown", plugin.name))
+"""
+
+PROBE_DRIVER = """
+from recorder import EVENTS
+
+class Probe:
+    def __init__(self, *, alias, options):
+        self.alias = alias
+    async def connect(self):
+        EVENTS.append(("connect", self.alias))
+    async def close(self):
+        EVENTS.append(("close", self.alias))
+
+@hookimpl
+def mega_register(registry):
+    registry.adapter_driver("cache", "probe", Probe)
+"""
+
+
+@pytest.fixture
+def events(site):
+    site.dist("recorder", files=RECORDER)
+    import recorder
+
+    return recorder.EVENTS
+
+
+def config(*plugins, adapters=None, **app):
+    return {"app": {"plugins": list(plugins), **app}, "adapters": adapters or {}}
+
+
+async def test_hooks_run_in_dependency_order_with_adapters_between(site, events):
+    site.plugin("db-ish", HOOKS + PROBE_DRIVER, provides="('store',)")
+    site.plugin("web", HOOKS, requires="('store',)")
+    # config order puts web first; web requires what db-ish provides, so db-ish boots first
+    app = App.from_dict(
+        config("web", "db-ish", adapters={"cache": {"main": {"driver": "probe"}}}), environ={}
+    )
+    assert [p.name for p in app.plugins] == ["db-ish", "web"]
+    async with app:
+        assert app.phase == "running"
+        assert app.ctx().cache("main").alias == "main"
+    assert events == [
+        ("before_boot", "db-ish"),
+        ("before_boot", "web"),
+        ("connect", "main"),
+        ("after_boot", "db-ish"),
+        ("after_boot", "web"),
+        ("before_shutdown", "web"),
+        ("before_shutdown", "db-ish"),
+        ("close", "main"),
+    ]
+    assert app.phase == "stopped"
+
+
+async def test_every_shutdown_hook_runs_even_when_earlier_ones_raise(site, events):
+    failing = """
+from recorder import EVENTS
+
+@hookimpl
+def mega_before_shutdown(app):
+    EVENTS.append(("before_shutdown", plugin.name))
+    raise RuntimeError(f"{plugin.name} cannot stop")
+"""
+    site.plugin("first", HOOKS)
+    site.plugin("second", failing)
+    site.plugin("third", failing)
+    app = App.from_dict(config("first", "second", "third"), environ={})
+    await app.boot()
+    with pytest.raises(MegaShutdownError) as err:
+        await app.shutdown()
+    assert [e for e in events if e[0] == "before_shutdown"] == [
+        ("before_shutdown", "third"),
+        ("before_shutdown", "second"),
+        ("before_shutdown", "first"),
+    ]
+    assert err.value.code == "lifecycle.shutdown_failed"
+    steps = [step for step, _ in err.value.errors]
+    assert steps == ["plugin 'third' mega_before_shutdown", "plugin 'second' mega_before_shutdown"]
+    assert "third cannot stop" in err.value.message and "second cannot stop" in err.value.message
+    assert app.phase == "stopped"
+
+
+async def test_failed_boot_stops_what_started_and_names_the_plugin(site, events):
+    site.plugin("steady", HOOKS + PROBE_DRIVER)
+    site.plugin(
+        "flaky",
+        """
+@hookimpl
+def mega_after_boot(app):
+    raise ValueError("no config for the thing")
+""",
+    )
+    app = App.from_dict(
+        config("steady", "flaky", adapters={"cache": {"c": {"driver": "probe"}}}), environ={}
+    )
+    with pytest.raises(MegaLifecycleError) as err:
+        await app.boot()
+    assert err.value.code == "lifecycle.hook_failed"
+    assert err.value.details["plugin"] == "flaky"
+    assert err.value.details["hook"] == "mega_after_boot"
+    assert "no config for the thing" in err.value.message
+    assert isinstance(err.value.__cause__, ValueError)
+    assert events[-2:] == [("before_shutdown", "steady"), ("close", "c")]
+    assert app.phase == "failed"
+
+
+async def test_a_slow_shutdown_hook_is_cancelled_at_the_deadline_and_the_rest_still_run(
+    site, events
+):
+    site.plugin("fast", HOOKS)
+    site.plugin(
+        "slow",
+        """
+import asyncio
+from recorder import EVENTS
+
+@hookimpl
+async def mega_before_shutdown(app):
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        EVENTS.append(("cancelled", "slow"))
+        raise
+""",
+    )
+    app = App.from_dict(config("fast", "slow", shutdown_timeout_ms=100), environ={})
+    await app.boot()
+    with pytest.raises(MegaShutdownError) as err:
+        await asyncio.wait_for(app.shutdown(), timeout=5)
+    [(step, exc)] = err.value.errors
+    assert step == "plugin 'slow' mega_before_shutdown"
+    assert exc.code == "lifecycle.shutdown_deadline"
+    assert "100 ms" in exc.message
+    assert ("cancelled", "slow") in events
+    assert events[-1] == ("before_shutdown", "fast")
+
+
+async def test_an_app_boots_once_and_shutdown_is_idempotent(site):
+    site.plugin("noop")
+    app = App.from_dict(config("noop"), environ={})
+    await app.shutdown()  # before boot: nothing to do
+    await app.boot()
+    with pytest.raises(MegaLifecycleError) as err:
+        await app.boot()
+    assert err.value.code == "lifecycle.already_booted"
+    await app.shutdown()
+    await app.shutdown()
+    assert app.phase == "stopped"
+
+
+def test_unknown_hook_implementation_is_an_error_naming_the_plugin(site):
+    site.plugin(
+        "typo",
+        """
+@hookimpl
+def mega_aftr_boot(app):
+    pass
+""",
+    )
+    with pytest.raises(MegaConfigError) as err:
+        App.from_dict(config("typo"), environ={})
+    assert err.value.code == "plugin.unknown_hook"
+    assert err.value.details["unknown"] == ["mega_aftr_boot"]
+    assert "mega_after_boot" in err.value.details["known"]
+
+
+def test_an_unmarked_mega_function_is_checked_as_a_hook_too(site):
+    site.plugin(
+        "unmarked",
+        """
+def mega_before_bot(app):
+    pass
+""",
+    )
+    with pytest.raises(MegaConfigError) as err:
+        App.from_dict(config("unmarked"), environ={})
+    assert err.value.code == "plugin.unknown_hook"
+    assert "mega_before_bot" in err.value.message
+
+
+def test_hook_arguments_outside_the_hookspec_are_rejected(site):
+    site.plugin(
+        "badargs",
+        """
+@hookimpl
+def mega_after_boot(app, request):
+    pass
+""",
+    )
+    with pytest.raises(MegaConfigError) as err:
+        App.from_dict(config("badargs"), environ={})
+    assert err.value.code == "plugin.invalid_hook"
+    assert "badargs" in err.value.message and "request" in err.value.message
+
+
+async def test_adapter_connect_failure_closes_connected_adapters_and_names_the_alias(site, events):
+    site.plugin("drivers", PROBE_DRIVER)
+    site.plugin(
+        "unreachable",
+        """
+from recorder import EVENTS
+
+class Down:
+    def __init__(self, *, alias, options):
+        pass
+    async def connect(self):
+        raise ConnectionRefusedError("127.0.0.1:1 refused")
+    async def close(self):
+        EVENTS.append(("close", "down"))
+
+@hookimpl
+def mega_register(registry):
+    registry.adapter_driver("lock", "down", Down)
+""",
+    )
+    app = App.from_dict(
+        config(
+            "drivers",
+            "unreachable",
+            adapters={"cache": {"ok": {"driver": "probe"}}, "lock": {"bad": {"driver": "down"}}},
+        ),
+        environ={},
+    )
+    with pytest.raises(MegaLifecycleError) as err:
+        await app.boot()
+    assert err.value.code == "adapter.connect_failed"
+    assert "[adapters.lock.bad]" in err.value.message and "refused" in err.value.message
+    assert ("connect", "ok") in events and ("close", "ok") in events
+    assert ("close", "down") not in events  # never connected, so never closed
