@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import MegaConfigError, MegaLifecycleError, MegaNotFoundError
+from .spec import NoConfig
 
 if TYPE_CHECKING:
     from .config import Config
@@ -35,14 +35,7 @@ class Adapter(Protocol):
     async def close(self) -> None: ...
 
 
-class NoOptions(BaseModel):
-    """Options model of a driver that takes none."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-@dataclass(frozen=True, slots=True)
-class AdapterDriver:
+class AdapterDriver(NamedTuple):
     """A registered driver: ``factory(alias=..., options=...)`` builds an adapter."""
 
     kind: str
@@ -85,12 +78,23 @@ class Adapters:
                         )
                     )
                     continue
+                if name not in drivers and name in drivers.reserved:
+                    problems.append(
+                        MegaConfigError(
+                            "driver.not_enabled",
+                            f"{where}: {name!r} is one of mega's builtin {kind} drivers, but the "
+                            "plugin that provides it is not enabled; add it to [app].plugins "
+                            "(`mega plugins` lists what is installed)",
+                            {"kind": kind, "alias": alias, "driver": name},
+                        )
+                    )
+                    continue
                 try:
                     driver = drivers.get(name)
                 except MegaConfigError as exc:
                     problems.append(exc)
                     continue
-                model = driver.options or NoOptions
+                model = driver.options or NoConfig  # no options model: no keys allowed
                 raw = {k: v for k, v in table.items() if k != "driver"}
                 try:
                     options = model.model_validate(raw)

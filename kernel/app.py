@@ -136,7 +136,7 @@ class App:
             await self._stop()
             raise
         self.phase = "running"
-        self.log.info(
+        self.log.debug(
             "app.booted",
             plugins=[p.name for p in self.plugins],
             adapters=[f"{k}.{a}" for (k, a), _ in self.adapters.items()],
@@ -153,7 +153,7 @@ class App:
         self.phase = "stopping"
         errors = await self._stop()
         self.phase = "stopped"
-        self.log.info("app.stopped", failed_steps=len(errors))
+        self.log.debug("app.stopped", failed_steps=len(errors))
         if errors:
             raise MegaShutdownError(errors)
 

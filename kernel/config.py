@@ -20,14 +20,10 @@ Values in the process environment win over ``.env``.
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -54,18 +50,17 @@ class AppSettings(BaseModel):
     log_format: Literal["auto", "console", "json"] = "auto"
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     """The merged, not yet plugin-validated configuration of one app."""
 
     app: AppSettings
     plugins: Mapping[str, Mapping[str, Any]]
     adapters: Mapping[str, Mapping[str, Mapping[str, Any]]]
-    root: Path | None = None
+    root: Path | None
     #: key path -> where its value came from, for error messages (``env MEGA__APP__DEBUG``).
-    sources: Mapping[tuple[str, ...], str] = field(default_factory=dict)
+    sources: Mapping[tuple[str, ...], str]
     #: the environment the config was read with: the process environment over ``.env``.
-    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    environ: Mapping[str, str]
 
     def source_of(self, path: tuple[str | int, ...]) -> str:
         keys = tuple(str(p) for p in path)
@@ -138,6 +133,8 @@ def validation_problems(
     exc: ValidationError, prefix: tuple[str, ...], model: type[BaseModel], config: Config
 ) -> list[MegaConfigError]:
     """One ``MegaConfigError`` per pydantic error: key path, bad value, what was expected."""
+    import difflib
+
     problems = []
     known = list(model.model_fields)
     for err in exc.errors(include_url=False):
@@ -179,6 +176,8 @@ def raise_validation(
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -206,6 +205,8 @@ def _read_dotenv(root: Path) -> dict[str, str]:
 
 def _parse_env_value(var: str, raw: str) -> Any:
     if raw[:1] in "[{":
+        import json
+
         try:
             return json.loads(raw)
         except json.JSONDecodeError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .adapters import DEFAULT_ALIAS
@@ -13,15 +12,17 @@ if TYPE_CHECKING:
     from .spec import PluginConfig
 
 
-@dataclass(slots=True)
 class Ctx:
     """One unit of work's view of the app: adapters by alias, a bound logger, the config.
 
     Made by ``app.ctx(**bindings)``; the bindings (request id, job id, trace id…) go on ``log``.
     """
 
-    app: App
-    log: Any
+    __slots__ = ("app", "log")
+
+    def __init__(self, app: App, log: Any) -> None:
+        self.app = app
+        self.log = log
 
     @property
     def config(self) -> Config:

@@ -7,11 +7,10 @@ Here nothing is imported until a plugin is enabled, and a name shipped twice is 
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.metadata as md
-from dataclasses import dataclass
 from types import ModuleType
+from typing import NamedTuple
 
 from .errors import MegaConfigError
 from .spec import PluginSpec
@@ -20,8 +19,7 @@ ENTRY_POINT_GROUP = "mega.plugins"
 FRAMEWORK_DISTRIBUTION = "mega-framework"
 
 
-@dataclass(frozen=True, slots=True)
-class InstalledPlugin:
+class InstalledPlugin(NamedTuple):
     """One entry point in the ``mega.plugins`` group: known, not imported."""
 
     name: str
@@ -38,8 +36,7 @@ class InstalledPlugin:
         return f"{self.distribution} {self.dist_version}"
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedPlugin:
+class LoadedPlugin(NamedTuple):
     """An enabled plugin, imported: its module (the pluggy plugin object) and its spec."""
 
     installed: InstalledPlugin
@@ -66,19 +63,27 @@ class Catalog:
 
     @classmethod
     def scan(cls) -> Catalog:
-        """Read the entry points of every distribution on ``sys.path``."""
+        """Read the ``mega.plugins`` entry points of every distribution on ``sys.path``.
+
+        Same result as ``importlib.metadata.entry_points(group=...)``, about 3x cheaper: a
+        distribution's ``entry_points.txt`` is parsed only when its text names our group, and
+        name/version come from the ``<name>-<version>.dist-info`` folder name instead of parsing
+        METADATA (measured: 4.5 ms + 2.5 ms → 1.9 ms for 63 distributions, bench/boot.py).
+        """
         entries = []
-        seen: set[tuple[str, str]] = set()
-        for ep in md.entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist
-            dist_name = _canonical(dist.metadata["Name"]) if dist is not None else "?"
+        seen: set[str] = set()
+        for dist in md.distributions():
+            text = dist.read_text("entry_points.txt")
+            if not text or f"[{ENTRY_POINT_GROUP}]" not in text:
+                continue
+            dist_name, version = _name_and_version(dist)
             # The same distribution can be reachable twice through sys.path (an editable install
             # plus a source checkout); that is one plugin, not a conflict.
-            if (ep.name, dist_name) in seen:
+            if dist_name in seen:
                 continue
-            seen.add((ep.name, dist_name))
-            version = dist.version if dist is not None else "?"
-            entries.append(InstalledPlugin(ep.name, ep.value, dist_name, version))
+            seen.add(dist_name)
+            for ep in dist.entry_points.select(group=ENTRY_POINT_GROUP):
+                entries.append(InstalledPlugin(ep.name, ep.value, dist_name, version))
         return cls(entries)
 
     @property
@@ -151,7 +156,9 @@ def load(entry: InstalledPlugin) -> LoadedPlugin:
 def unknown_name_error(
     what: str, name: str, known: list[str], *, code: str, hint: str
 ) -> MegaConfigError:
-    """``<what> 'x' is not known; did you mean 'y'? known: a, b. <hint>``."""
+    """``<what> 'x' is not known (did you mean 'y'?). Known: a, b. To fix: <hint>``."""
+    import difflib
+
     close = difflib.get_close_matches(name, known, n=1)
     suggestion = f" (did you mean {close[0]!r}?)" if close else ""
     listing = ", ".join(known) if known else "(none)"
@@ -169,6 +176,15 @@ def _duplicate(name: str, found: list[InstalledPlugin]) -> MegaConfigError:
         f"plugin name {name!r} is shipped by two distributions, {origins}; uninstall one of them",
         {"name": name, "distributions": [e.distribution for e in found]},
     )
+
+
+def _name_and_version(dist: md.Distribution) -> tuple[str, str]:
+    folder = getattr(dist, "_path", None)  # PathDistribution; other finders fall back below
+    stem = getattr(folder, "name", "").removesuffix(".dist-info")
+    if stem != getattr(folder, "name", "") and stem.count("-") == 1:
+        name, version = stem.split("-")
+        return _canonical(name), version
+    return _canonical(dist.metadata["Name"]), dist.version
 
 
 def _canonical(name: str) -> str:

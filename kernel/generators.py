@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import MegaConfigError
 
@@ -26,14 +25,12 @@ _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z0-9])|[A-Z]?[a-z0-9]+|[A-Z]+")
 _TARGET = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
-@dataclass(frozen=True, slots=True)
-class GeneratorFile:
+class GeneratorFile(NamedTuple):
     path: str
     template: str
 
 
-@dataclass(frozen=True, slots=True)
-class GeneratorDef:
+class GeneratorDef(NamedTuple):
     """A validated generator: its template directory, files and description."""
 
     name: str
@@ -118,8 +115,7 @@ def tokens_for(target: str, app: str = "main") -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedFile:
+class PlannedFile(NamedTuple):
     path: Path
     content: str
     exists: bool

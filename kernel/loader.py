@@ -7,29 +7,23 @@ all problems are returned together.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from . import __version__
 from .adapters import Adapters
 from .config import Config, validation_problems
-from .discovery import FRAMEWORK_DISTRIBUTION, Catalog, LoadedPlugin, load
+from .discovery import Catalog, LoadedPlugin, load
 from .errors import MegaConfigError, MegaProblems
-from .kernel_generators import register_kernel_generators
 from .log import get_logger
 from .ordering import order_plugins
 from .pluginmanager import MegaPluginManager
 from .registry import Owner, Registry
 from .spec import PluginConfig
 
-KERNEL_OWNER = Owner("kernel", FRAMEWORK_DISTRIBUTION, __version__)
 
-
-@dataclass
-class LoadedApp:
+class LoadedApp(NamedTuple):
     """Everything built from config before boot."""
 
     config: Config
@@ -39,7 +33,7 @@ class LoadedApp:
     pm: MegaPluginManager
     registry: Registry
     adapters: Adapters
-    problems: list[MegaConfigError] = field(default_factory=list)
+    problems: list[MegaConfigError]
 
 
 def load_plugins(
@@ -106,7 +100,6 @@ def load_plugins(
     # 5. register hooks (unknown hooks fail) and call mega_register plugin by plugin.
     pm = MegaPluginManager()
     registry = Registry()
-    register_kernel_generators(registry.for_plugin(KERNEL_OWNER, Path(__file__).parent))
     for plugin in plugins:
         try:
             pm.register_plugin(plugin.name, plugin.module, plugin.installed.origin)

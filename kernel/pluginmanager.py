@@ -29,6 +29,8 @@ class MegaPluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT)
         self.add_hookspecs(hookspecs)
+        # per (hook, plugin) callers; a registration invalidates them (see register_plugin)
+        self._one_callers: dict[tuple[str, int], Any] = {}
         if os.environ.get("MEGA_TRACE_PLUGINS") == "1":
             self._trace_calls()
 
@@ -46,6 +48,7 @@ class MegaPluginManager(pluggy.PluginManager):
 
     def register_plugin(self, name: str, module: ModuleType, origin: str) -> None:
         """Register one plugin module; unknown hooks or hook arguments are errors naming it."""
+        self._one_callers.clear()
         try:
             self.register(module, name=name)
         except pluggy.PluginValidationError as exc:
@@ -69,8 +72,11 @@ class MegaPluginManager(pluggy.PluginManager):
         """Call ``hook`` on one plugin only; returns its results (empty if it has no impl)."""
         if not hasattr(module, hook):
             return []
-        others = [p for p in self.get_plugins() if p is not module]
-        caller = self.subset_hook_caller(hook, remove_plugins=others)
+        key = (hook, id(module))
+        caller = self._one_callers.get(key)
+        if caller is None:
+            others = [p for p in self.get_plugins() if p is not module]
+            caller = self._one_callers[key] = self.subset_hook_caller(hook, remove_plugins=others)
         return list(caller(**kwargs))
 
     def _trace_calls(self) -> None:

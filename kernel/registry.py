@@ -8,16 +8,18 @@ registration time, and the error names the name and both owners.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
+from . import __version__
 from .adapters import ADAPTER_KINDS, AdapterDriver
 from .discovery import FRAMEWORK_DISTRIBUTION, unknown_name_error
 from .errors import MegaConfigError
-from .generators import GeneratorDef
+
+if TYPE_CHECKING:
+    from .generators import GeneratorDef
 
 T = TypeVar("T")
 
@@ -69,8 +71,7 @@ BUILTIN_COMMANDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Owner:
+class Owner(NamedTuple):
     """Who registered something: a plugin and the distribution that shipped it."""
 
     plugin: str
@@ -85,8 +86,7 @@ class Owner:
         return f"plugin {self.plugin!r} ({self.distribution} {self.version})"
 
 
-@dataclass(frozen=True, slots=True)
-class CommandDef:
+class CommandDef(NamedTuple):
     """A CLI command a plugin adds: a typer app (a command group) or a function."""
 
     name: str
@@ -94,8 +94,7 @@ class CommandDef:
     help: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Entry(Generic[T]):
+class Entry(NamedTuple, Generic[T]):
     value: T
     owner: Owner
 
@@ -165,13 +164,17 @@ class NameRegistry(Generic[T]):
         return sorted(self._entries.items())
 
 
+KERNEL_OWNER = Owner("kernel", FRAMEWORK_DISTRIBUTION, __version__)
+
+
 class Registry:
     """Every registry of one app."""
 
     def __init__(self) -> None:
-        self.generators: NameRegistry[GeneratorDef] = NameRegistry(
+        self._generators: NameRegistry[GeneratorDef] = NameRegistry(
             "generator", "generator", frozenset(BUILTIN_GENERATORS)
         )
+        self._kernel_generators_added = False
         self.dialects: NameRegistry[Any] = NameRegistry("dialect", "dialect", BUILTIN_DIALECTS)
         self.drivers: dict[str, NameRegistry[AdapterDriver]] = {
             kind: NameRegistry(f"{kind} driver", "driver", BUILTIN_DRIVERS[kind])
@@ -182,6 +185,20 @@ class Registry:
         )
         #: plugin name -> what it registered, as ``"<kind> <name>"`` strings (for `mega plugins`).
         self.by_plugin: dict[str, list[str]] = {}
+
+    @property
+    def generators(self) -> NameRegistry[GeneratorDef]:
+        """Generators by name; the kernel's own are added on first access.
+
+        Booting an app never needs them, and adding them costs an import and template checks
+        (about 1 ms of the boot budget in bench/boot.py).
+        """
+        if not self._kernel_generators_added:
+            self._kernel_generators_added = True
+            from .kernel_generators import register_kernel_generators
+
+            register_kernel_generators(self.for_plugin(KERNEL_OWNER, Path(__file__).parent))
+        return self._generators
 
     def for_plugin(self, owner: Owner, base_dir: Path) -> PluginRegistry:
         return PluginRegistry(self, owner, base_dir)
@@ -199,17 +216,17 @@ class Registry:
             ) from None
 
 
-@dataclass
 class PluginRegistry:
     """What ``mega_register(registry)`` receives: the registries, bound to the calling plugin."""
 
-    _registry: Registry
-    owner: Owner
-    base_dir: Path
-    registered: list[str] = field(init=False)
+    __slots__ = ("_registry", "base_dir", "owner", "registered")
 
-    def __post_init__(self) -> None:
-        self.registered = self._registry.by_plugin.setdefault(self.owner.plugin, [])
+    def __init__(self, registry: Registry, owner: Owner, base_dir: Path) -> None:
+        self._registry = registry
+        self.owner = owner
+        self.base_dir = base_dir
+        #: what this plugin registered, as ``"<kind> <name>"`` strings
+        self.registered = registry.by_plugin.setdefault(owner.plugin, [])
 
     def generator(
         self,
@@ -228,6 +245,8 @@ class PluginRegistry:
         ``snake`` and ``app``, as ``{{ Name }}``. ``extra_tokens(project_root, tokens)`` may
         add tokens computed when the generator runs (e.g. the next ADR number).
         """
+        from .generators import GeneratorDef
+
         self._registry.generators.check(name, self.owner)  # a name clash says more than a shape
         definition = GeneratorDef.build(
             name,

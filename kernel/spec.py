@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
@@ -41,8 +41,6 @@ class PluginSpec:
     requires: tuple[str, ...] = ()
     provides: tuple[str, ...] = ()
     config: type[PluginConfig] = NoConfig
-    # Filled in by the kernel from the entry point: who shipped this plugin.
-    distribution: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):

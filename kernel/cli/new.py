@@ -28,8 +28,7 @@ def new_command(
     """Create a new project: mega.toml, .env.example, apps/main/ and a passing test."""
     from mega.errors import MegaConfigError
     from mega.generators import GeneratorDef, plan, tokens_for, write
-    from mega.kernel_generators import register_kernel_generators, scaffolds_dir
-    from mega.loader import KERNEL_OWNER
+    from mega.kernel_generators import scaffolds_dir
     from mega.registry import Registry
 
     root = project.resolve()
@@ -42,10 +41,8 @@ def new_command(
     definition = GeneratorDef.build(
         "new", dir=scaffolds_dir() / "project", files=PROJECT_FILES, base_dir=root, owner="mega new"
     )
-    registry = Registry()
-    register_kernel_generators(registry.for_plugin(KERNEL_OWNER, root))
     planned = plan(definition, tokens_for(root.name), root)
-    planned += plan(registry.generators.get("app"), tokens_for("main"), root)
+    planned += plan(Registry().generators.get("app"), tokens_for("main"), root)
     for path in write(planned, force=force):
         typer.echo(f"created {path.relative_to(root.parent)}")
     typer.echo(

@@ -170,6 +170,7 @@ def mega_register(registry):
 """,
     )
     app = App.from_dict(config("multi"), environ={})
+    assert "service" in app.registry.generators  # the kernel's own appear on first look
     assert app.registry.by_plugin["multi"] == [
         "dialect duckish",
         "bus driver pigeon",
