@@ -71,8 +71,9 @@ def make_site(root: Path) -> list[str]:
         name = f"noop{i}"
         info = root / f"bench_noop{i}-1.0.dist-info"
         info.mkdir(parents=True)
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: bench-noop{i}\n"
-                                       "Version: 1.0\n")
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: bench-noop{i}\nVersion: 1.0\n"
+        )
         (info / "entry_points.txt").write_text(f"[mega.plugins]\n{name} = bench_noop{i}\n")
         (root / f"bench_noop{i}.py").write_text(PLUGIN_SOURCE.format(i=i))
         names.append(name)
@@ -86,8 +87,9 @@ def wall(cmd: list[str], env: dict[str, str]) -> float:
 
 
 def inner(code: str, env: dict[str, str]) -> tuple[float, float]:
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     imports_ms, kernel_ms = out.stdout.strip().splitlines()[-1].split()
     return float(imports_ms), float(kernel_ms)
 
@@ -118,8 +120,9 @@ def main() -> None:
             wall([mega_bin, "--help"], env)
             inner(timed, env_site)
         for _ in range(rounds):
-            help_typer.append(wall([sys.executable, str(HERE / "_typer_baseline.py"), "--help"],
-                                   env))
+            help_typer.append(
+                wall([sys.executable, str(HERE / "_typer_baseline.py"), "--help"], env)
+            )
             help_mega.append(wall([mega_bin, "--help"], env))
             imports_ms, kernel_ms = inner(timed, env_site)
             boot_base.append(imports_ms)
@@ -130,8 +133,7 @@ def main() -> None:
     overhead = med(boot_overhead)
     result = {
         "bench": "boot",
-        "ratios": {"help_vs_typer": round(help_ratio, 3),
-                   "boot10_overhead_ms": round(overhead, 2)},
+        "ratios": {"help_vs_typer": round(help_ratio, 3), "boot10_overhead_ms": round(overhead, 2)},
         "targets": {"help_vs_typer": "<=1.5", "boot10_overhead_ms": "<=10"},
         "figures": {
             "mega_help_ms": round(med(help_mega), 1),

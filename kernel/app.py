@@ -209,9 +209,9 @@ class App:
             except Exception as exc:
                 errors.append((step, exc))
         errors += await self.adapters.close_all(timeout_s=budget())
-        for step, exc in errors:
+        for step, failure in errors:
             self.log.error(
-                "app.shutdown_step_failed", step=step, error=f"{type(exc).__name__}: {exc}"
+                "app.shutdown_step_failed", step=step, error=f"{type(failure).__name__}: {failure}"
             )
         return errors
 

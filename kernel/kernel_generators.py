@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 def scaffolds_dir() -> Path:
     """Where the package's templates live (``mega.scaffolds``)."""
-    import mega.scaffolds
+    from importlib.resources import files
 
-    return Path(next(iter(mega.scaffolds.__path__)))
+    return Path(str(files("mega.scaffolds")))
 
 
 def _next_adr(root: Path, tokens: dict[str, str]) -> dict[str, str]:

@@ -22,6 +22,7 @@ def load_project_app(root: Path | None = None, *, required: bool = True) -> App 
     user's own code sees the same values the config does.
     """
     from dotenv import load_dotenv
+
     from mega.app import App
     from mega.config import find_project_root
     from mega.errors import MegaConfigError

@@ -59,9 +59,10 @@ def generate_command(
 
 
 def _print_list(app: object) -> None:
-    from mega.registry import BUILTIN_GENERATORS
     from rich.console import Console
     from rich.table import Table
+
+    from mega.registry import BUILTIN_GENERATORS
 
     generators = app.registry.generators  # type: ignore[attr-defined]
     table = Table("generator", "owner", "description", box=None)

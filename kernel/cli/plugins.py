@@ -21,6 +21,7 @@ plugins_cli = typer.Typer(
 def _inspect(root: Path | None) -> tuple[LoadedApp | None, list[Any], Any]:
     """Load the project in check mode: every problem collected, nothing booted."""
     from dotenv import load_dotenv
+
     from mega.config import find_project_root, load_config
     from mega.discovery import Catalog
     from mega.errors import MegaConfigError

@@ -18,8 +18,10 @@ import pytest
 
 try:
     import pytest_asyncio
+
+    HAVE_PYTEST_ASYNCIO = True
 except ImportError:  # pragma: no cover - exercised only where pytest-asyncio is missing
-    pytest_asyncio = None
+    HAVE_PYTEST_ASYNCIO = False
 
 
 @pytest.fixture
@@ -28,7 +30,7 @@ def mega_config() -> dict[str, Any] | None:
     return None
 
 
-if pytest_asyncio is not None:
+if HAVE_PYTEST_ASYNCIO:
 
     @pytest_asyncio.fixture
     async def app(

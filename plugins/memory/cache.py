@@ -6,8 +6,9 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from mega import MegaError
 from pydantic import BaseModel, ConfigDict, Field
+
+from mega import MegaError
 
 _MISSING = object()
 

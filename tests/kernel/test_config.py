@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mega import App, MegaConfigError, MegaProblems, load_config
 
 SETTINGS_PLUGIN = """

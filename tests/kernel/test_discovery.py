@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+
 from mega import App, MegaConfigError, MegaProblems
 from mega.discovery import Catalog
 

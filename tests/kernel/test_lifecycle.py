@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from mega import App, MegaConfigError, MegaLifecycleError, MegaShutdownError
 
 RECORDER = {"recorder.py": "EVENTS = []\n"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mega import App, MegaConfigError, MegaProblems, PluginSpec
 from mega.ordering import order_plugins
 

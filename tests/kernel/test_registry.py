@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mega import App, MegaConfigError
 from mega.registry import BUILTIN_GENERATORS, NameRegistry, Owner, Registry
 

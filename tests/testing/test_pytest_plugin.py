@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mega.testing import boot_app
 
 pytest_plugins = ["pytester"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from mega import MegaError
 from mega.plugins.memory import MemoryCache, MemoryCacheOptions
 

@@ -1,0 +1,79 @@
+"""Meta-tests: every extension point, config key, generator and error code has docs and tests."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import mega
+from mega import hookspecs
+from mega.adapters import ADAPTER_KINDS
+from mega.config import AppSettings
+from mega.registry import BUILTIN_GENERATORS
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+HOOKS = sorted(n for n in dir(hookspecs) if n.startswith("mega_"))
+FIRST_PARTY = sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "__init__.py").exists())
+CODE = re.compile(r'(?:Error|fail)\(\s*f?"([a-z_]+\.[a-z_]+)"|code="([a-z_]+\.[a-z_]+)"')
+
+
+def suite_source() -> str:
+    return "\n".join(
+        p.read_text() for p in (ROOT / "tests").rglob("*.py") if p.name != "test_meta.py"
+    )
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hookspec_is_documented_and_tested(hook):
+    assert f"`{hook}`" in (DOCS / "plugins.md").read_text()
+    assert hook in suite_source()
+
+
+@pytest.mark.parametrize("key", sorted(AppSettings.model_fields))
+def test_every_app_setting_is_documented(key):
+    assert f"| `{key}` |" in (DOCS / "config.md").read_text()
+
+
+@pytest.mark.parametrize("kind", ADAPTER_KINDS)
+def test_every_adapter_kind_is_documented(kind):
+    assert f"| `{kind}` |" in (DOCS / "config.md").read_text()
+
+
+@pytest.mark.parametrize("generator", sorted(BUILTIN_GENERATORS))
+def test_every_builtin_generator_is_documented(generator):
+    assert f"`{generator}`" in (DOCS / "cli.md").read_text()
+
+
+@pytest.mark.parametrize("plugin", FIRST_PARTY)
+def test_every_first_party_plugin_has_docs_and_tests(plugin):
+    assert (DOCS / "plugins" / f"{plugin}.md").is_file()
+    assert list((ROOT / "tests" / "plugins" / plugin).glob("test_*.py"))
+
+
+def raised_codes() -> set[str]:
+    codes = set()
+    for folder in ("kernel", "plugins"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for match in CODE.finditer(path.read_text()):
+                codes.add(match.group(1) or match.group(2))
+    return codes
+
+
+def test_the_code_scan_finds_codes():
+    assert {"plugin.unknown", "config.invalid_value", "lifecycle.hook_failed"} <= raised_codes()
+
+
+@pytest.mark.parametrize("code", sorted(raised_codes()))
+def test_every_error_code_is_documented(code):
+    assert f"`{code}`" in (DOCS / "errors.md").read_text()
+
+
+def test_the_public_api_resolves_and_is_documented():
+    for name in mega.__all__:
+        value = getattr(mega, name)
+        if name != "__version__":
+            assert value.__doc__, f"mega.{name} has no docstring"
+    assert sorted(mega.__all__) == sorted(["__version__", *mega._EXPORTS])
