@@ -35,6 +35,10 @@ class MegaPluginManager(pluggy.PluginManager):
             self._trace_calls()
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:
+        if name.startswith("_"):
+            # Module dunders and private helpers are never hooks; skipping them before pluggy's
+            # getattr_static halves register() (measured in bench/boot.py).
+            return None
         opts = super().parse_hookimpl_opts(plugin, name)
         if (
             opts is None
