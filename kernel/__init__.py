@@ -34,6 +34,12 @@ _EXPORTS = {
     "MegaNotFoundError": ".errors",
     "MegaValidationError": ".errors",
     "run_until_signal": ".runner",
+    "Lock": ".locks",
+    "Held": ".locks",
+    "LockBusy": ".locks",
+    "LockBackendError": ".locks",
+    "Events": ".events",
+    "Event": ".events",
     "get_logger": ".log",
 }
 
@@ -44,6 +50,12 @@ __all__ = [
     "AppSettings",
     "Config",
     "Ctx",
+    "Event",
+    "Events",
+    "Held",
+    "Lock",
+    "LockBackendError",
+    "LockBusy",
     "MegaConfigError",
     "MegaError",
     "MegaLifecycleError",
@@ -78,7 +90,9 @@ if TYPE_CHECKING:
         MegaShutdownError,
         MegaValidationError,
     )
+    from .events import Event, Events
     from .hookspecs import hookimpl, hookspec
+    from .locks import Held, Lock, LockBackendError, LockBusy
     from .log import get_logger
     from .registry import Owner, PluginRegistry
     from .runner import run_until_signal

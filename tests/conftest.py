@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,3 +72,78 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     for name in list(sys.modules):
         if name.split(".")[0] in made.modules:
             del sys.modules[name]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class OwnRedis:
+    """A redis-server of the test's own, on a free port: stop and start it to inject faults."""
+
+    port: int
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        from mega.testing.services import reachable
+
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not reachable("127.0.0.1", self.port, timeout=0.2):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@pytest.fixture
+def own_redis_factory() -> Iterator[Callable[[], OwnRedis]]:
+    """``own_redis_factory()`` starts another private redis-server; all stop after the test."""
+    if shutil.which("redis-server") is None:
+        if os.environ.get("MEGA_REQUIRE_SERVICES") == "1":
+            pytest.fail("redis-server is not installed, and MEGA_REQUIRE_SERVICES=1 needs it")
+        pytest.skip("redis-server is not installed")
+    servers: list[OwnRedis] = []
+
+    def start() -> OwnRedis:
+        server = OwnRedis(free_port())
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def own_redis(own_redis_factory: Callable[[], OwnRedis]) -> OwnRedis:
+    return own_redis_factory()

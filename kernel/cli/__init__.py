@@ -93,6 +93,10 @@ def _add_plugin_commands(cli: typer.Typer, wanted: str) -> None:
     for name, entry in commands.items():
         definition = entry.value
         if isinstance(definition.target, typer.Typer):
+            # plugin commands report a MegaError like builtin ones do: error[code]: message
+            for command in definition.target.registered_commands:
+                if command.callback is not None:
+                    command.callback = handle_errors(command.callback)
             cli.add_typer(definition.target, name=name, help=definition.help)
         else:
-            cli.command(name, help=definition.help)(definition.target)
+            cli.command(name, help=definition.help)(handle_errors(definition.target))

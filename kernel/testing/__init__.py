@@ -36,4 +36,23 @@ async def boot_app(
         yield app
 
 
-__all__ = ["boot_app"]
+async def fire_schedule(app: App, schedule: type | str) -> Any:
+    """Fire a schedule of a booted app now (through its lock); returns the final event.
+
+    The event is ``done`` (``event.result`` is what ``run`` returned), ``fail`` (``event.error``)
+    or ``skip`` (``event.reason``). Needs the ``schedule`` plugin enabled.
+    """
+    scheduler = app.extensions.get("schedule")
+    if scheduler is None:
+        from mega.errors import MegaConfigError
+
+        raise MegaConfigError(
+            "plugin.not_enabled",
+            "fire_schedule needs the 'schedule' plugin: add it to [app].plugins",
+            {"plugin": "schedule"},
+        )
+    name = schedule if isinstance(schedule, str) else schedule.__name__
+    return await scheduler.fire_now(name)
+
+
+__all__ = ["boot_app", "fire_schedule"]

@@ -3,4 +3,4 @@ async def test_app_boots_with_its_configured_cache(app):
     await cache.set("greeting", "hello from {{ name }}")
     assert await cache.get("greeting") == "hello from {{ name }}"
     assert app.config.app.name == "{{ name }}"
-    assert [p.name for p in app.plugins] == ["memory"]
+    assert "memory" in [p.name for p in app.plugins]

@@ -1,0 +1,38 @@
+"""Probing the services tests need (PostgreSQL, Redis, NATS, MariaDB on 127.0.0.1).
+
+``require("redis")`` returns the address when the service answers a TCP connect within 1 s.
+Otherwise it skips the test with the reason, or fails it when ``MEGA_REQUIRE_SERVICES=1`` (CI).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+SERVICES = {
+    "postgres": ("127.0.0.1", 5432),
+    "maria": ("127.0.0.1", 3306),
+    "redis": ("127.0.0.1", 6379),
+    "nats": ("127.0.0.1", 4222),
+}
+
+
+def reachable(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require(service: str) -> tuple[str, int]:
+    """The (host, port) of ``service``; skip (or fail under MEGA_REQUIRE_SERVICES=1) if down."""
+    host, port = SERVICES[service]
+    if not reachable(host, port):
+        reason = f"{service} is not reachable on {host}:{port}"
+        if os.environ.get("MEGA_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{reason}, and MEGA_REQUIRE_SERVICES=1 requires it")
+        pytest.skip(reason)
+    return host, port

@@ -1,0 +1,282 @@
+"""The scheduler: one loop per schedule, locked fires, events, graceful drain.
+
+A locked fire takes the lock ``<key>:<fire time in UTC>`` **once** (no retry: waiting is not
+deduplication). Not acquired → ``skip(reason="locked")``; the backend failing or not answering →
+``skip(reason="backend-error")`` with the error. Acquired → ``run`` under automatic extension
+every ``ttl_ms/3``; a failed extension sets ``ctx.abort`` and emits ``fail(phase="lock-extend")``.
+When the run ends the lock is **not deleted**: its TTL is shortened to ``keep_lock_ms`` so an
+instance whose clock lags (or that catches the fire up after a restart) finds it taken, and
+never runs a fire another instance already ran. Keys are per fire, so keeping one never delays
+the next fire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from mega import Events, LockBackendError, MegaConfigError, MegaNotFoundError
+
+from .schedule import Schedule, ScheduleCtx
+
+if TYPE_CHECKING:
+    from mega import App
+
+    from . import ScheduleSettings
+
+EVENTS = ("fire", "skip", "done", "fail")
+SKIP_REASONS = ("locked", "backend-error", "overlap", "misfire")
+FAIL_PHASES = ("run", "lock-extend", "release", "cancelled")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def fire_key(key: str, fire_time: datetime) -> str:
+    return f"{key}:{fire_time.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+class Scheduler:
+    """Runs the schedules of one app. Reached as ``app.extensions["schedule"]``."""
+
+    def __init__(self, app: App, settings: ScheduleSettings, schedules: list[type[Schedule]]):
+        self.app = app
+        self.settings = settings
+        self.schedules: dict[str, type[Schedule]] = {}
+        for cls in schedules:
+            self.add(cls)
+        #: subscribe with ``scheduler.events.on("skip", listener)``
+        self.events = Events("scheduler", EVENTS)
+        self.log = app.log.bind(plugin="schedule")
+        self._loops: list[asyncio.Task[None]] = []
+        self._running: dict[str, asyncio.Task[Any]] = {}
+        self._queued: set[str] = set()
+        self._fires: set[asyncio.Task[Any]] = set()
+
+    def add(self, cls: type[Schedule]) -> None:
+        """Add a schedule class (discovered ones are added at boot)."""
+        if not (isinstance(cls, type) and issubclass(cls, Schedule) and cls._cron is not None):
+            raise MegaConfigError(
+                "schedule.invalid_class",
+                f"{cls!r} is not a schedule: subclass mega.plugins.schedule.Schedule and set cron",
+                {"schedule": repr(cls)},
+            )
+        name = cls.schedule_name()
+        other = self.schedules.get(name)
+        if other is not None and other is not cls:
+            raise MegaConfigError(
+                "schedule.duplicate_name",
+                f"two schedules are named {name!r}: {other.__module__} and {cls.__module__}; "
+                "rename one class",
+                {"schedule": name, "modules": [other.__module__, cls.__module__]},
+            )
+        self.schedules[name] = cls
+
+    def check_locks(self) -> None:
+        """Fail at boot when a schedule names a lock alias that is not configured."""
+        for name, cls in self.schedules.items():
+            if cls._lock is None:
+                continue
+            try:
+                self.app.adapters.get("lock", cls._lock.lock)
+            except MegaNotFoundError as exc:
+                raise MegaConfigError(
+                    "schedule.unknown_lock",
+                    f"schedule {name!r} locks with [adapters.lock.{cls._lock.lock}], which is "
+                    f"not configured; {exc.message}",
+                    {"schedule": name, "lock": cls._lock.lock},
+                ) from None
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for name, cls in sorted(self.schedules.items()):
+            self._loops.append(asyncio.create_task(self._loop(cls), name=f"schedule:{name}"))
+        self.log.debug("schedule.started", schedules=sorted(self.schedules))
+
+    async def stop(self) -> None:
+        """Stop firing; wait for running fires (the app's shutdown deadline bounds this).
+
+        Fires still running when the deadline cancels the wait are cancelled; their locks are
+        released on the way out.
+        """
+        for loop in self._loops:
+            loop.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops.clear()
+        try:
+            while self._fires:
+                await asyncio.gather(*list(self._fires), return_exceptions=True)
+        except asyncio.CancelledError:
+            for task in list(self._fires):
+                task.cancel()
+            await asyncio.gather(*list(self._fires), return_exceptions=True)
+            raise
+
+    async def fire_now(self, name: str) -> Any:
+        """Fire ``name`` now (through its lock), wait, and return the final event."""
+        try:
+            cls = self.schedules[name]
+        except KeyError:
+            raise MegaNotFoundError(
+                "schedule.unknown",
+                f"no schedule named {name!r}; known: {', '.join(sorted(self.schedules))}",
+                {"schedule": name, "known": sorted(self.schedules)},
+            ) from None
+        return await self._fire(cls, utcnow().replace(microsecond=0), jitter=False)
+
+    async def _loop(self, cls: type[Schedule]) -> None:
+        cron = cls._cron
+        assert cron is not None
+        grace = timedelta(milliseconds=cls.misfire_grace_ms)
+        # start just before "now - grace": a fire missed within the grace runs once at start
+        nxt = cron.next_after(utcnow() - grace)
+        while True:
+            delay = (nxt - utcnow()).total_seconds()
+            if delay > 0:
+                await asyncio.sleep(min(delay, 30))  # re-read the wall clock at least every 30 s
+                continue
+            now = utcnow()
+            after = cron.next_after(nxt)
+            if after <= now:
+                # stalled past more than one fire: skip them, run the latest within the grace
+                self.events.emit(
+                    "skip",
+                    schedule=cls.schedule_name(),
+                    fire_time=nxt,
+                    reason="misfire",
+                    late_s=(now - nxt).total_seconds(),
+                )
+                latest = self._latest_within(cron, now, grace)
+                if latest is not None:
+                    self._dispatch(cls, latest)
+                nxt = cron.next_after(now)
+                continue
+            if now - nxt > grace:
+                self.events.emit(
+                    "skip",
+                    schedule=cls.schedule_name(),
+                    fire_time=nxt,
+                    reason="misfire",
+                    late_s=(now - nxt).total_seconds(),
+                )
+            else:
+                self._dispatch(cls, nxt)
+            nxt = after
+
+    @staticmethod
+    def _latest_within(cron: Any, now: datetime, grace: timedelta) -> datetime | None:
+        fire = cron.next_after(now - grace)
+        if fire > now:
+            return None
+        while (following := cron.next_after(fire)) <= now:
+            fire = following
+        return fire  # type: ignore[no-any-return]
+
+    def _dispatch(self, cls: type[Schedule], fire_time: datetime) -> None:
+        name = cls.schedule_name()
+        running = self._running.get(name)
+        if running is not None and not running.done():
+            if cls.overlap == "queue" and name not in self._queued:
+                self._queued.add(name)
+                self._track(asyncio.create_task(self._after(running, cls, fire_time)))
+            else:
+                self.events.emit("skip", schedule=name, fire_time=fire_time, reason="overlap")
+            return
+        task = asyncio.create_task(self._fire(cls, fire_time))
+        self._running[name] = task
+        self._track(task)
+
+    async def _after(
+        self, running: asyncio.Task[Any], cls: type[Schedule], fire_time: datetime
+    ) -> None:
+        await asyncio.wait([running])
+        name = cls.schedule_name()
+        self._queued.discard(name)
+        task = asyncio.current_task()
+        assert task is not None
+        self._running[name] = task
+        await self._fire(cls, fire_time)
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        self._fires.add(task)
+        task.add_done_callback(self._fires.discard)
+
+    async def _fire(self, cls: type[Schedule], fire_time: datetime, *, jitter: bool = True) -> Any:
+        name = cls.schedule_name()
+        if jitter and cls.jitter_ms:
+            await asyncio.sleep(random.uniform(0, cls.jitter_ms / 1000))
+        self.events.emit("fire", schedule=name, fire_time=fire_time)
+        spec = cls._lock
+        held = None
+        if spec is not None:
+            lock = self.app.adapters.get("lock", spec.lock)
+            try:
+                held = await lock.try_acquire(
+                    fire_key(spec.key, fire_time), ttl_ms=spec.ttl_ms, fence=spec.key
+                )
+            except LockBackendError as exc:
+                return self.events.emit(
+                    "skip", schedule=name, fire_time=fire_time, reason="backend-error", error=exc
+                )
+            if held is None:
+                return self.events.emit("skip", schedule=name, fire_time=fire_time, reason="locked")
+            held.on_lost(
+                lambda h: self.events.emit(
+                    "fail", schedule=name, fire_time=fire_time, phase="lock-extend", error=h.error
+                )
+            )
+        ctx = ScheduleCtx(
+            self.app,
+            self.log.bind(schedule=name, fire_time=fire_time.isoformat()),
+            name,
+            fire_time,
+            held.token if held else None,
+            held.lost if held else asyncio.Event(),
+        )
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            result = await cls().run(ctx)
+        except asyncio.CancelledError:
+            self.events.emit(
+                "fail",
+                schedule=name,
+                fire_time=fire_time,
+                phase="cancelled",
+                error=None,
+                duration_s=loop.time() - started,
+            )
+            raise
+        except Exception as exc:
+            self.log.error("schedule.run_failed", error=f"{type(exc).__name__}: {exc}")
+            outcome = self.events.emit(
+                "fail",
+                schedule=name,
+                fire_time=fire_time,
+                phase="run",
+                error=exc,
+                duration_s=loop.time() - started,
+            )
+        else:
+            outcome = self.events.emit(
+                "done",
+                schedule=name,
+                fire_time=fire_time,
+                result=result,
+                duration_s=loop.time() - started,
+                token=held.token if held else None,
+            )
+        finally:
+            if held is not None:
+                keep_ms = max(self.settings.keep_lock_ms, cls.misfire_grace_ms)
+                try:
+                    await held.release(keep_ms=keep_ms)
+                except LockBackendError as exc:
+                    self.events.emit(
+                        "fail", schedule=name, fire_time=fire_time, phase="release", error=exc
+                    )
+        return outcome
