@@ -4,7 +4,10 @@
     minimal correct lock: two round trips) vs mega's redis lock ``try_acquire`` + ``release``
     (fencing token, auto-extension task, two round trips). Target: >= 0.85x raw throughput.
 (b) mega's sqlite and postgres lock drivers: acquire+release per second, as figures.
-(c) next fire time: ``Cron.next_after`` (cronsim, DST-correct) vs croniter's
+(c) backend down: with a private redis-server (free port, 127.0.0.1) stopped, how long a
+    try-once acquisition takes to fail with ``lock.backend_error`` (a schedule's
+    ``skip(reason="backend-error")``). Target: <= 1000 ms.
+(d) next fire time: ``Cron.next_after`` (cronsim, DST-correct) vs croniter's
     ``croniter(expr, t).get_next()`` for the same fresh ``t``. Target: <= 1.0x croniter's time.
 
 Rounds interleave mega and baseline in short back-to-back pairs; the ratio is the median of the
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import statistics
 import tempfile
 import time
@@ -92,6 +96,48 @@ async def bench_locks(rounds: int, n: int) -> dict[str, list[float]]:
     return out
 
 
+async def bench_backend_down(samples: int) -> list[float]:
+    from mega import LockBackendError
+    from mega.plugins.redis import RedisLock, RedisLockOptions
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = await asyncio.create_subprocess_exec(
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    lock = RedisLock(alias="b", options=RedisLockOptions(urls=[f"redis://127.0.0.1:{port}"]))
+    try:
+        for _ in range(100):
+            try:
+                await lock.connect()
+                break
+            except Exception:
+                await lock.close()
+                await asyncio.sleep(0.05)
+    finally:
+        server.terminate()  # the backend goes away (only the server this bench started)
+        await server.wait()
+    timings = []
+    for i in range(samples):
+        started = time.perf_counter()
+        try:
+            await lock.try_acquire(f"down:{i}", ttl_ms=1_000)
+        except LockBackendError:
+            timings.append((time.perf_counter() - started) * 1000)
+    await lock.close()
+    return timings
+
+
 def bench_cron(rounds: int, n: int) -> tuple[list[float], list[float]]:
     from croniter import croniter
 
@@ -121,30 +167,41 @@ def main() -> None:
     args = parser.parse_args()
     rounds, n = (21, 300) if args.quick else (61, 400)
     locks = asyncio.run(bench_locks(rounds, n))
+    down_ms = asyncio.run(bench_backend_down(5))
     ours_us, croniter_us = bench_cron(5 if args.quick else 9, 2000)
     med = statistics.median
     # median of per-pair ratios: each pair ran back to back, so slow drifts cancel out
     lock_ratio = med(m / r for m, r in zip(locks["mega"], locks["raw"], strict=True))
     cron_ratio = med(ours_us) / med(croniter_us)
+    worst_down_ms = max(down_ms) if len(down_ms) == 5 else float("inf")
+    ratios = {
+        "redis_lock_vs_raw": round(lock_ratio, 3),
+        "next_fire_vs_croniter": round(cron_ratio, 3),
+        "backend_down_error_ms": round(worst_down_ms, 1),
+    }
+    targets = {
+        "redis_lock_vs_raw": ">=0.85",
+        "next_fire_vs_croniter": "<=1.0",
+        "backend_down_error_ms": "<=1000",
+    }
+    figures = {
+        "raw_redis_cycles_per_s": round(med(locks["raw"])),
+        "mega_redis_cycles_per_s": round(med(locks["mega"])),
+        "mega_postgres_cycles_per_s": round(med(locks["postgres"])),
+        "mega_sqlite_cycles_per_s": round(med(locks["sqlite"])),
+        "next_fire_us": round(med(ours_us), 2),
+        "croniter_next_us": round(med(croniter_us), 2),
+        "rounds": rounds,
+    }
+    passed = lock_ratio >= 0.85 and cron_ratio <= 1.0 and worst_down_ms <= 1000
     print(
         json.dumps(
             {
                 "bench": "locks",
-                "ratios": {
-                    "redis_lock_vs_raw": round(lock_ratio, 3),
-                    "next_fire_vs_croniter": round(cron_ratio, 3),
-                },
-                "targets": {"redis_lock_vs_raw": ">=0.85", "next_fire_vs_croniter": "<=1.0"},
-                "figures": {
-                    "raw_redis_cycles_per_s": round(med(locks["raw"])),
-                    "mega_redis_cycles_per_s": round(med(locks["mega"])),
-                    "mega_postgres_cycles_per_s": round(med(locks["postgres"])),
-                    "mega_sqlite_cycles_per_s": round(med(locks["sqlite"])),
-                    "next_fire_us": round(med(ours_us), 2),
-                    "croniter_next_us": round(med(croniter_us), 2),
-                    "rounds": rounds,
-                },
-                "pass": lock_ratio >= 0.85 and cron_ratio <= 1.0,
+                "ratios": ratios,
+                "targets": targets,
+                "figures": figures,
+                "pass": passed,
             }
         )
     )

@@ -151,8 +151,9 @@ class Lock:
     """Base class of lock adapters. Drivers implement ``_acquire``, ``_extend``, ``_release``
     (each one atomic step on the backend) and ``connect``/``close``."""
 
-    #: a backend operation that takes longer than this fails with ``lock.backend_error``
-    op_timeout_s: float = 0.5
+    #: a backend operation that takes longer than this fails with ``lock.backend_error``;
+    #: None when the driver's client already bounds every operation (socket timeouts)
+    op_timeout_s: float | None = 0.5
 
     async def _acquire(self, key: str, ttl_ms: int, fence: str, owner: str) -> int | None:
         """If ``key`` is free, take it for ``owner`` for ``ttl_ms`` and return the next token of
@@ -192,6 +193,8 @@ class Lock:
 
     async def _guard(self, op: str, call: Any) -> Any:
         try:
+            if self.op_timeout_s is None:
+                return await call
             async with asyncio.timeout(self.op_timeout_s):
                 return await call
         except (LockBusy, LockBackendError):
@@ -199,7 +202,7 @@ class Lock:
         except TimeoutError as exc:
             raise LockBackendError(
                 "lock.backend_error",
-                f"lock backend did not answer the {op} within {self.op_timeout_s * 1000:.0f} ms",
+                f"lock backend did not answer the {op} in time",
                 {"op": op},
             ) from exc
         except Exception as exc:

@@ -239,9 +239,13 @@ class Scheduler:
         )
         loop = asyncio.get_running_loop()
         started = loop.time()
+        # a finished fire keeps its lock (clock skew); one cancelled by shutdown did not finish,
+        # so its lock is released outright and another instance may still run it in its grace
+        keep_ms = max(self.settings.keep_lock_ms, cls.misfire_grace_ms)
         try:
             result = await cls().run(ctx)
         except asyncio.CancelledError:
+            keep_ms = 0
             self.events.emit(
                 "fail",
                 schedule=name,
@@ -272,7 +276,6 @@ class Scheduler:
             )
         finally:
             if held is not None:
-                keep_ms = max(self.settings.keep_lock_ms, cls.misfire_grace_ms)
                 try:
                     await held.release(keep_ms=keep_ms)
                 except LockBackendError as exc:

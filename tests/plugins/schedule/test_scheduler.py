@@ -128,19 +128,22 @@ async def test_overlap_skip_skips_a_fire_while_the_previous_run_is_going(schedul
 
 
 async def test_overlap_queue_runs_one_queued_fire_after_the_current_run(scheduler_app, wait_for):
-    starts = []
+    steps = []
 
     class Queued(Schedule):
         cron = "* * * * * *"
         overlap = "queue"
 
         async def run(self, ctx):
-            starts.append(time.monotonic())
+            steps.append(("start", ctx.fire_time))
             await asyncio.sleep(2.5)  # spans two more fires: one is queued, one skipped
+            steps.append(("end", ctx.fire_time))
 
     async with scheduler_app(Queued, start=True) as (_, _scheduler, events):
-        await wait_for(lambda: len(starts) == 2, within=8)
-    assert starts[1] - starts[0] >= 2.5  # the queued fire started after the first finished
+        await wait_for(lambda: len(steps) >= 3, within=8)
+    first, queued = steps[0][1], steps[2][1]
+    assert steps[:3] == [("start", first), ("end", first), ("start", queued)]
+    assert queued > first
     assert ("skip", "overlap") in kinds(events, "skip")
 
 
@@ -207,3 +210,72 @@ async def test_a_schedule_naming_an_unconfigured_lock_fails_at_boot(tmp_path, mo
             pass
     assert err.value.code == "schedule.unknown_lock"
     assert "schedule 'Nightly' locks with [adapters.lock.main]" in err.value.message
+
+
+async def test_a_finished_fire_keeps_its_lock_and_a_cancelled_one_releases_it(
+    scheduler_app, wait_for
+):
+    from mega.plugins.schedule.scheduler import fire_key
+
+    release = asyncio.Event()
+
+    class Holding(Schedule):
+        cron = "0 * * * *"
+        lock = LOCK
+
+        async def run(self, ctx):
+            await release.wait()
+
+    async with scheduler_app(Holding, Report) as (app, scheduler, events):
+        done = await fire_schedule(app, Report)
+        lock = app.ctx().lock()
+        kept = await lock.try_acquire(fire_key(Report._lock.key, done.fire_time), ttl_ms=600)
+        assert kept is None  # kept after the run: a lagging instance finds the fire taken
+        task = asyncio.create_task(scheduler.fire_now("Holding"))
+        await wait_for(lambda: len(kinds(events, "fire")) == 2)
+        fired = [e for e in events if e.name == "fire"][-1]
+        await asyncio.sleep(0.05)  # the run is waiting inside its lock
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        freed = await lock.try_acquire(fire_key(Holding._lock.key, fired.fire_time), ttl_ms=600)
+        assert freed is not None  # the cancelled fire did not finish: its lock is free again
+        await freed.release()
+        assert ("fail", "cancelled") in kinds(events, "fail")
+
+
+async def test_a_fire_missed_within_the_grace_runs_once_at_start(scheduler_app, wait_for):
+    from datetime import timedelta
+
+    from mega.plugins.schedule.scheduler import utcnow
+
+    class EveryFive(Schedule):
+        cron = "*/5 * * * * *"
+        misfire_grace_ms = 4_000
+
+        async def run(self, ctx):
+            return ctx.fire_time
+
+    now = utcnow()  # start about a second after a fire time (a multiple of 5 s) passed
+    wait = (1 - now.second) % 5 - now.microsecond / 1e6
+    await asyncio.sleep(wait if wait > 0 else wait + 5)
+    started = utcnow()
+    async with scheduler_app(EveryFive, start=True) as (_, _scheduler, events):
+        await wait_for(lambda: kinds(events, "done"))
+    first = next(e for e in events if e.name == "done")
+    assert first.fire_time < started  # the fire that came due before the scheduler started
+    assert started - first.fire_time <= timedelta(milliseconds=EveryFive.misfire_grace_ms)
+
+
+async def test_jitter_delays_the_run_but_keeps_the_nominal_fire_time(scheduler_app, wait_for):
+    class Jittery(Schedule):
+        cron = "* * * * * *"
+        jitter_ms = 300
+
+        async def run(self, ctx):
+            return ctx.fire_time
+
+    async with scheduler_app(Jittery, start=True) as (_, _scheduler, events):
+        await wait_for(lambda: kinds(events, "done"))
+    done = next(e for e in events if e.name == "done")
+    assert done.result == done.fire_time and done.fire_time.microsecond == 0
