@@ -147,3 +147,39 @@ def own_redis_factory() -> Iterator[Callable[[], OwnRedis]]:
 @pytest.fixture
 def own_redis(own_redis_factory: Callable[[], OwnRedis]) -> OwnRedis:
     return own_redis_factory()
+
+
+@pytest.fixture
+def start_mega_run() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """``start_mega_run(project, env)``: ``mega run`` in a subprocess, returned once it runs.
+
+    Processes still alive at the end of the test are killed.
+    """
+    started: list[subprocess.Popen[str]] = []
+
+    def start(project: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mega", "run"],
+            cwd=project,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(proc)
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline() if proc.stderr else ""
+            lines.append(line)
+            if "running; press Ctrl-C" in line:
+                return proc
+            if not line and proc.poll() is not None:
+                break
+        proc.kill()
+        raise AssertionError("mega run did not start:\n" + "".join(lines))
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

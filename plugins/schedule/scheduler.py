@@ -141,31 +141,23 @@ class Scheduler:
                 continue
             now = utcnow()
             after = cron.next_after(nxt)
-            if after <= now:
-                # stalled past more than one fire: skip them, run the latest within the grace
-                self.events.emit(
-                    "skip",
-                    schedule=cls.schedule_name(),
-                    fire_time=nxt,
-                    reason="misfire",
-                    late_s=(now - nxt).total_seconds(),
-                )
-                latest = self._latest_within(cron, now, grace)
-                if latest is not None:
-                    self._dispatch(cls, latest)
-                nxt = cron.next_after(now)
-                continue
-            if now - nxt > grace:
-                self.events.emit(
-                    "skip",
-                    schedule=cls.schedule_name(),
-                    fire_time=nxt,
-                    reason="misfire",
-                    late_s=(now - nxt).total_seconds(),
-                )
-            else:
+            if after > now and now - nxt <= grace:
                 self._dispatch(cls, nxt)
-            nxt = after
+                nxt = after
+                continue
+            # late past the grace, or stalled past several fires: skip the missed fire and run
+            # only the latest one still within the grace — never a burst
+            self.events.emit(
+                "skip",
+                schedule=cls.schedule_name(),
+                fire_time=nxt,
+                reason="misfire",
+                late_s=(now - nxt).total_seconds(),
+            )
+            latest = self._latest_within(cron, now, grace)
+            if latest is not None:
+                self._dispatch(cls, latest)
+            nxt = cron.next_after(now)
 
     @staticmethod
     def _latest_within(cron: Any, now: datetime, grace: timedelta) -> datetime | None:

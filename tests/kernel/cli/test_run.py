@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -21,26 +19,13 @@ async def mega_before_shutdown(app):
 """
 
 
-def start(mega, project, marker, sleep="0"):
-    env = mega.env() | {"MARKER": str(marker), "SHUTDOWN_SLEEP": sleep}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mega", "run"],
-        cwd=project,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        lines.append(line)
-        if "running; press Ctrl-C" in line:
-            return proc, lines
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise AssertionError("mega run did not start:\n" + "".join(lines))
+@pytest.fixture
+def start(mega, start_mega_run):
+    def run(project, marker, sleep="0"):
+        env = mega.env() | {"MARKER": str(marker), "SHUTDOWN_SLEEP": sleep}
+        return start_mega_run(project, env)
+
+    return run
 
 
 @pytest.fixture
@@ -51,9 +36,9 @@ def marked_project(mega, project, site, tmp_path, enable):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_runs_a_graceful_shutdown(mega, marked_project, sig):
+def test_a_signal_runs_a_graceful_shutdown(start, marked_project, sig):
     project, marker = marked_project
-    proc, _ = start(mega, project, marker)
+    proc = start(project, marker)
     proc.send_signal(sig)
     try:
         _, err = proc.communicate(timeout=30)
@@ -64,9 +49,9 @@ def test_a_signal_runs_a_graceful_shutdown(mega, marked_project, sig):
     assert "graceful shutdown" in err and "stopped cleanly" in err
 
 
-def test_a_second_signal_forces_the_exit(mega, marked_project):
+def test_a_second_signal_forces_the_exit(start, marked_project):
     project, marker = marked_project
-    proc, _ = start(mega, project, marker, sleep="60")
+    proc = start(project, marker, sleep="60")
     proc.send_signal(signal.SIGINT)
     deadline = time.monotonic() + 20
     while marker.exists() is False and time.monotonic() < deadline:

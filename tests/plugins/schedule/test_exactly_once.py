@@ -6,7 +6,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import textwrap
 import time
 import uuid
@@ -70,28 +69,9 @@ def cleanup(driver, unique):
         )
 
 
-def start(project, env):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mega", "run"],
-        cwd=project,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if "running; press Ctrl-C" in line:
-            return proc
-        if not line and proc.poll() is not None:
-            break
-    proc.kill()
-    raise AssertionError(f"mega run did not start: {proc.stderr.read()}")
-
-
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("driver", ["sqlite", "redis", "postgres"])
-def test_three_processes_run_each_fire_exactly_once(driver, tmp_path):
+def test_three_processes_run_each_fire_exactly_once(driver, tmp_path, start_mega_run):
     unique = uuid.uuid4().hex[:10]
     project = tmp_path / "proj"
     (project / "apps" / "main" / "schedules").mkdir(parents=True)
@@ -109,7 +89,7 @@ def test_three_processes_run_each_fire_exactly_once(driver, tmp_path):
     env["RESULTS_DB"] = str(results)
     procs = []
     try:
-        procs = [start(project, env) for _ in range(3)]
+        procs = [start_mega_run(project, env) for _ in range(3)]
         time.sleep(10)
     finally:
         for proc in procs:
