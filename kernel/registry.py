@@ -183,6 +183,7 @@ class Registry:
         self.commands: NameRegistry[CommandDef] = NameRegistry(
             "command", "command", BUILTIN_COMMANDS
         )
+        self._contributions: dict[str, NameRegistry[Any]] = {}
         #: plugin name -> what it registered, as ``"<kind> <name>"`` strings (for `mega plugins`).
         self.by_plugin: dict[str, list[str]] = {}
 
@@ -202,6 +203,18 @@ class Registry:
 
     def for_plugin(self, owner: Owner, base_dir: Path) -> PluginRegistry:
         return PluginRegistry(self, owner, base_dir)
+
+    def contributions(self, kind: str) -> NameRegistry[Any]:
+        """What plugins contributed under ``kind`` (``"route"``, ``"health-check"``…).
+
+        For registries the kernel does not know: the plugin that consumes ``kind`` reads it here
+        after registration; a name contributed twice fails naming both owners.
+        """
+        found = self._contributions.get(kind)
+        if found is None:
+            found = self._contributions[kind] = NameRegistry(kind, kind.replace("-", "_"),
+                                                             frozenset())
+        return found
 
     def driver_registry(self, kind: str) -> NameRegistry[AdapterDriver]:
         try:
@@ -297,6 +310,11 @@ class PluginRegistry:
                 {"name": name},
             )
         self._add(self._registry.commands, name, CommandDef(name, command, help))
+
+    def contribute(self, kind: str, name: str, value: Any) -> None:
+        """Add ``value`` under ``name`` to the ``kind`` registry another plugin consumes
+        (e.g. ``registry.contribute("route", "health", Route(...))`` for the http plugin)."""
+        self._add(self._registry.contributions(kind), name, value)
 
     def _add(self, registry: NameRegistry[T], name: str, value: T) -> None:
         registry.add(name, value, self.owner)

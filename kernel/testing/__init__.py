@@ -55,4 +55,20 @@ async def fire_schedule(app: App, schedule: type | str) -> Any:
     return await scheduler.fire_now(name)
 
 
-__all__ = ["boot_app", "fire_schedule"]
+def http_client(app: App, *, base_url: str = "http://testserver") -> Any:
+    """An ``httpx.AsyncClient`` calling a booted app's ASGI application in-process."""
+    import httpx
+
+    runtime = app.extensions.get("http")
+    if runtime is None:
+        from mega.errors import MegaConfigError
+
+        raise MegaConfigError(
+            "plugin.not_enabled",
+            "http_client needs the 'http' plugin: add it to [app].plugins",
+            {"plugin": "http"},
+        )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.asgi), base_url=base_url)
+
+
+__all__ = ["boot_app", "fire_schedule", "http_client"]

@@ -43,6 +43,14 @@ if HAVE_PYTEST_ASYNCIO:
         async with boot_app(mega_config, root=root) as booted:
             yield booted
 
+    @pytest_asyncio.fixture
+    async def client(app: Any) -> AsyncIterator[Any]:
+        """An httpx.AsyncClient calling the booted ``app`` in-process (needs the http plugin)."""
+        from mega.testing import http_client
+
+        async with http_client(app) as http:
+            yield http
+
 else:
 
     @pytest.fixture

@@ -1,0 +1,137 @@
+"""Assembling the ASGI application of an app: router, endpoints, middleware layers."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route as StarletteRoute
+from starlette.routing import Router
+
+from mega import MegaConfigError
+
+from . import responses
+from .handlers import Compiled, Endpoint, compile_route
+from .middleware import MegaHttpMiddleware
+from .routing import METHODS, Route, check_unique, discover_routes
+from .settings import HttpSettings
+
+if TYPE_CHECKING:
+    from mega import App
+
+
+def collect_routes(app: App) -> list[tuple[str, Route]]:
+    """The app's routes (``apps/*/routes/*.py``) and those plugins contributed."""
+    found = discover_routes(app.config.root)
+    for name, entry in app.registry.contributions("route").items():
+        found.append((f"plugin {entry.owner.plugin!r}", entry.value._replace(name=name)))
+    check_unique(found)
+    return found
+
+
+def load_middleware(spec: Any, where: str) -> Any:
+    """A middleware object from ``"module:attribute"`` or a class/instance; classes are made."""
+    target = spec
+    if isinstance(spec, str):
+        module_name, _, attr = spec.partition(":")
+        try:
+            target = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise MegaConfigError(
+                "http.invalid_middleware",
+                f"{where}: middleware {spec!r} cannot be imported ({exc}); use "
+                "'package.module:ClassName'",
+                {"middleware": spec},
+            ) from exc
+    if isinstance(target, type):
+        target = target()
+    if not any(hasattr(target, phase) for phase in ("before", "after", "error")):
+        raise MegaConfigError(
+            "http.invalid_middleware",
+            f"{where}: middleware {spec!r} has none of the methods before(ctx), "
+            "after(ctx, response), error(ctx, exc)",
+            {"middleware": repr(spec)},
+        )
+    return target
+
+
+def _dispatch(by_method: dict[str, Endpoint]) -> Endpoint:
+    if "GET" in by_method and "HEAD" not in by_method:
+        by_method["HEAD"] = by_method["GET"]
+    allow = ", ".join(sorted(by_method))
+
+    async def dispatch(request: Request) -> Response:
+        endpoint = by_method.get(request.method)
+        if endpoint is None:
+            return responses.fail(
+                405,
+                "http.method_not_allowed",
+                f"{request.method} is not allowed here; allowed: {allow}",
+                {"allowed": sorted(by_method)},
+                headers={"allow": allow},
+            )
+        return await endpoint(request)
+
+    return dispatch
+
+
+async def _not_found(scope: Any, receive: Any, send: Any) -> None:
+    response = responses.fail(
+        404, "http.not_found", f"no route matches {scope['path']}", {"path": scope["path"]}
+    )
+    await response(scope, receive, send)
+
+
+def build(
+    app: App, settings: HttpSettings, extra: list[StarletteRoute]
+) -> tuple[Any, list[Compiled]]:
+    """The ASGI app serving ``app``'s routes, and the compiled routes (for `mega routes`)."""
+    app_middleware = tuple(
+        load_middleware(m, "[plugins.http] middleware") for m in settings.middleware
+    )
+    controllers: dict[type, Any] = {}
+    compiled = []
+    for _origin, r in collect_routes(app):
+        route_mw = tuple(load_middleware(m, f"route {r.name!r}") for m in r.middleware)
+        compiled.append(
+            compile_route(r._replace(middleware=route_mw), app, controllers, app_middleware)
+        )
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for c in compiled:
+        by_path.setdefault(c.route.path, {})[c.route.method] = c.endpoint
+    names = {c.route.path: c.route.name for c in compiled}
+    # every method reaches our dispatch, so a wrong one gets the 405 envelope, not Starlette's
+    # plain-text reply
+    routes = [
+        StarletteRoute(path, _dispatch(methods), name=names[path], methods=list(METHODS))
+        for path, methods in by_path.items()
+    ]
+    asgi: Any = Router(routes=[*routes, *extra], default=_not_found)
+    if settings.session.secret_key:
+        s = settings.session
+        asgi = SessionMiddleware(
+            asgi,
+            secret_key=s.secret_key,
+            session_cookie=s.cookie_name,
+            max_age=s.max_age_s,
+            same_site=s.same_site,
+            https_only=s.https_only,
+        )
+    if settings.cors.allow_origins:
+        c = settings.cors
+        asgi = CORSMiddleware(
+            asgi,
+            allow_origins=c.allow_origins,
+            allow_methods=c.allow_methods,
+            allow_headers=c.allow_headers,
+            allow_credentials=c.allow_credentials,
+            max_age=c.max_age_s,
+        )
+    if settings.trusted_hosts != ("*",):
+        asgi = TrustedHostMiddleware(asgi, allowed_hosts=list(settings.trusted_hosts))
+    return MegaHttpMiddleware(asgi, settings, debug=app.config.app.debug), compiled

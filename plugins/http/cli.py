@@ -1,0 +1,83 @@
+"""``mega serve`` and ``mega routes``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+
+def serve_command(
+    host: Annotated[
+        str | None, typer.Option(help="Interface (default [plugins.http] host).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default [plugins.http] port).")] = None,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the app over HTTP with uvicorn; SIGINT/SIGTERM shut it down gracefully."""
+    import uvicorn
+
+    from mega import App
+
+    from .asgi import MegaASGI
+
+    app = App.from_project()
+    MegaASGI(app)  # fail now, with a clear message, when the http plugin is not enabled
+    settings = app.plugin_config("http")
+    root = app.config.root
+    uvicorn.run(
+        "mega.plugins.http.asgi:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port if port is not None else settings.port,  # type: ignore[attr-defined]
+        reload=reload,
+        workers=workers,
+        lifespan="on",
+        app_dir=str(root),
+        reload_dirs=[str(root)] if reload else None,
+        log_level="info",
+    )
+
+
+def routes_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every route: method, path, name, handler, middleware."""
+    from mega import App
+
+    from . import HttpSettings
+    from .application import build
+    from .openapi import openapi_routes
+
+    app = App.from_project()
+    settings = app.plugin_config("http")
+    assert isinstance(settings, HttpSettings)
+    _, compiled = build(app, settings, openapi_routes(app, settings, {}))
+    rows = [
+        {
+            "method": c.route.method,
+            "path": c.route.path,
+            "name": c.route.name,
+            "handler": c.handler_name,
+            "middleware": [type(m).__name__ for m in c.middleware],
+        }
+        for c in compiled
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("method", "path", "name", "handler", "middleware", box=None)
+    for row in rows:
+        table.add_row(
+            row["method"],
+            row["path"],
+            row["name"],
+            row["handler"],
+            ", ".join(row["middleware"]) or "-",
+        )
+    Console().print(table)

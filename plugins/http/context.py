@@ -1,0 +1,43 @@
+"""``HttpCtx``: the ``ctx`` a handler receives."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+
+from mega import Ctx, MegaConfigError
+
+if TYPE_CHECKING:
+    from mega import App
+
+
+class HttpCtx(Ctx):
+    """``Ctx`` plus the request: ``ctx.request``, ``ctx.request_id``, ``ctx.session``;
+    set ``ctx.status`` (e.g. 201) and ``ctx.headers`` for the enveloped response."""
+
+    __slots__ = ("headers", "request", "request_id", "status")
+
+    def __init__(self, app: App, request: Request, request_id: str) -> None:
+        self.app = app
+        self.request = request
+        self.request_id = request_id
+        self.status = 200
+        self.headers: dict[str, str] | None = None
+
+    @property
+    def log(self) -> Any:  # type: ignore[override]
+        """The app logger bound with this request's id (made on first use)."""
+        return self.app.log.bind(request_id=self.request_id)
+
+    @property
+    def session(self) -> dict[str, Any]:
+        """The signed-cookie session (``[plugins.http.session] secret_key`` turns it on)."""
+        if "session" not in self.request.scope:
+            raise MegaConfigError(
+                "http.session_off",
+                "sessions are off: set [plugins.http.session] secret_key (32+ characters, "
+                "keep it in .env as MEGA__PLUGINS__HTTP__SESSION__SECRET_KEY)",
+            )
+        session: dict[str, Any] = self.request.session
+        return session

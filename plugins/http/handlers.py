@@ -1,0 +1,204 @@
+"""Compiling a route's handler, once at boot, into the endpoint that serves it.
+
+The handler's signature says what it needs: ``ctx`` (an ``HttpCtx``), path parameters by name,
+query parameters (any other simple parameter), and a body (a parameter annotated with a pydantic
+model, or named ``body``). A pydantic model validates path+query values together and a
+``TypeAdapter`` parses the JSON body, both built here so a request only runs validation.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import typing
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, NotRequired, get_origin
+
+from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
+from starlette.requests import Request
+from starlette.responses import Response
+from typing_extensions import TypedDict
+
+from mega import MegaConfigError
+
+from . import responses
+from .context import HttpCtx
+from .routing import Route
+
+if TYPE_CHECKING:
+    from mega import App
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Compiled(typing.NamedTuple):
+    route: Route
+    endpoint: Endpoint
+    handler_name: str
+    params_model: type[BaseModel] | None
+    body_type: Any
+    middleware: tuple[Any, ...]
+
+
+def resolve_handler(
+    handler: Callable[..., Any], controllers: dict[type, Any]
+) -> Callable[..., Any]:
+    """An unbound controller method becomes a method of one controller instance per app."""
+    params = list(inspect.signature(handler).parameters)
+    qualname = getattr(handler, "__qualname__", "")
+    if not params or params[0] != "self" or "." not in qualname:
+        return handler
+    owner: Any = sys.modules[handler.__module__]
+    for part in qualname.split(".")[:-1]:
+        owner = getattr(owner, part)
+    if owner not in controllers:
+        controllers[owner] = owner()
+    return typing.cast(Callable[..., Any], getattr(controllers[owner], handler.__name__))
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def compile_route(
+    r: Route, app: App, controllers: dict[type, Any], app_middleware: tuple[Any, ...]
+) -> Compiled:
+    fn = resolve_handler(r.handler, controllers)
+    where = f"route {r.name!r} ({r.method} {r.path})"
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception as exc:
+        raise MegaConfigError(
+            "http.invalid_handler",
+            f"{where}: cannot read the handler's annotations: {exc}",
+            {"route": r.name},
+        ) from exc
+    path_names = set(r.path_params)
+    ctx_name: str | None = None
+    body_name: str | None = None
+    body_type: Any = None
+    fields: dict[str, Any] = {}
+    location: dict[str, str] = {}
+    list_params: set[str] = set()
+    for name, param in inspect.signature(fn).parameters.items():
+        annotation = hints.get(name, Any)
+        if name == "ctx" or annotation is HttpCtx:
+            ctx_name = name
+        elif name not in path_names and (name == "body" or _is_model(annotation)):
+            if r.method not in BODY_METHODS:
+                raise MegaConfigError(
+                    "http.invalid_handler",
+                    f"{where}: parameter {name!r} takes a request body, which {r.method} "
+                    "requests do not have; use POST/PUT/PATCH or make it a query parameter",
+                    {"route": r.name, "parameter": name},
+                )
+            body_name, body_type = name, annotation
+        else:
+            default = ... if param.default is inspect.Parameter.empty else param.default
+            fields[name] = (annotation, default)
+            location[name] = "path" if name in path_names else "query"
+            if get_origin(annotation) in (list, tuple, set, frozenset):
+                list_params.add(name)
+    missing = path_names - set(fields)
+    if missing:
+        raise MegaConfigError(
+            "http.invalid_handler",
+            f"{where}: the path has {{{', '.join(sorted(missing))}}} but the handler takes no "
+            f"parameter of that name",
+            {"route": r.name, "missing": sorted(missing)},
+        )
+    params_model = create_model(f"{r.name}:params", **fields) if fields else None
+    # requests validate through a TypedDict (0.37 µs) rather than the model (1.07 µs, it builds
+    # an instance); the model stays for the OpenAPI schema. Defaults are filled in afterwards.
+    defaults = {n: d for n, (_, d) in fields.items() if d is not ...}
+    params_adapter = (
+        TypeAdapter(
+            TypedDict(  # type: ignore[operator]
+                f"{r.name}:params",
+                {n: NotRequired[a] if n in defaults else a for n, (a, _) in fields.items()},
+            )
+        )
+        if fields
+        else None
+    )
+    body_adapter = TypeAdapter(body_type) if body_name else None
+    query_names = tuple(n for n in fields if location[n] == "query")
+    middleware = app_middleware + r.middleware
+    debug = app.config.app.debug
+    log = app.log
+
+    async def endpoint(request: Request) -> Response:
+        state = request.scope.get("state") or {}
+        ctx = HttpCtx(app, request, state.get("request_id", "-"))
+        try:
+            kwargs: dict[str, Any] = {}
+            if ctx_name is not None:
+                kwargs[ctx_name] = ctx
+            if params_adapter is not None:
+                raw: dict[str, Any] = dict(request.path_params)
+                if query_names:  # parsing the query string costs ~3 µs: only when it is used
+                    query = request.query_params
+                    for name in query_names:
+                        if name in query:
+                            raw[name] = query.getlist(name) if name in list_params else query[name]
+                try:
+                    kwargs.update(defaults)
+                    kwargs.update(params_adapter.validate_python(raw))
+                except ValidationError as exc:
+                    return responses.invalid_input(exc, location)
+            if body_adapter is not None:
+                content_type = request.headers.get("content-type", "")
+                if not content_type.startswith("application/json"):
+                    return responses.fail(
+                        415,
+                        "request.unsupported_media_type",
+                        f"this route takes a JSON body: send Content-Type: application/json "
+                        f"(got {content_type or 'none'!r})",
+                    )
+                try:
+                    kwargs[body_name] = body_adapter.validate_json(  # type: ignore[index]
+                        await request.body()
+                    )
+                except ValidationError as exc:
+                    return responses.invalid_input(exc, None)
+            for mw in middleware:
+                before = getattr(mw, "before", None)
+                if before is not None:
+                    early = before(ctx)
+                    if inspect.isawaitable(early):
+                        early = await early
+                    if isinstance(early, Response):
+                        return early
+            result = fn(**kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            response = (
+                result
+                if isinstance(result, Response)
+                else responses.ok(result, ctx.status, ctx.headers)
+            )
+            for mw in reversed(middleware):
+                after = getattr(mw, "after", None)
+                if after is not None:
+                    replaced = after(ctx, response)
+                    if inspect.isawaitable(replaced):
+                        replaced = await replaced
+                    if isinstance(replaced, Response):
+                        response = replaced
+            return response
+        except Exception as exc:
+            for mw in reversed(middleware):
+                on_error = getattr(mw, "error", None)
+                if on_error is not None:
+                    handled = on_error(ctx, exc)
+                    if inspect.isawaitable(handled):
+                        handled = await handled
+                    if isinstance(handled, Response):
+                        return handled
+            return responses.from_exception(exc, ctx.request_id, debug=debug, log=log)
+
+    handler_name = (
+        f"{getattr(r.handler, '__module__', '?')}:{getattr(r.handler, '__qualname__', r.handler)}"
+    )
+    return Compiled(r, endpoint, handler_name, params_model, body_type, middleware)

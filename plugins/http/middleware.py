@@ -1,0 +1,121 @@
+"""``MegaHttpMiddleware``: the one outer ASGI layer every request passes.
+
+It gives the request an id (kept from the ``x-request-id`` header when it looks like one), adds
+the security headers and the id to the response, enforces the body size limit (by
+``content-length`` up front, and by counting while the body streams), and turns an exception
+that escaped everything else into a 500 envelope. Pure ASGI: measured here, a Starlette
+``BaseHTTPMiddleware`` layer alone costs ~80 µs and cuts throughput to 0.22x.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from mega import MegaError, get_logger
+
+from . import responses
+from .settings import HttpSettings
+
+Scope = dict[str, Any]
+_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class BodyTooLarge(MegaError):
+    http_status = 413
+
+
+def _static_headers(settings: HttpSettings) -> list[tuple[bytes, bytes]]:
+    h = settings.security_headers
+    pairs = [
+        (b"content-security-policy", h.content_security_policy),
+        (b"x-content-type-options", h.x_content_type_options),
+        (b"referrer-policy", h.referrer_policy),
+        (b"x-frame-options", h.x_frame_options),
+    ]
+    return [(k, v.encode()) for k, v in pairs if v]
+
+
+class MegaHttpMiddleware:
+    def __init__(self, app: Any, settings: HttpSettings, *, debug: bool) -> None:
+        self.app = app
+        self.limit = settings.max_body_bytes
+        self.id_header = settings.request_id_header.lower().encode()
+        self.headers = _static_headers(settings)
+        max_age = settings.security_headers.hsts_max_age_s
+        self.hsts = (
+            [(b"strict-transport-security", f"max-age={max_age}; includeSubDomains".encode())]
+            if max_age
+            else []
+        )
+        self.debug = debug
+        self.log = get_logger(plugin="http")
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = b""
+        length = -1
+        for key, value in scope["headers"]:
+            if key == self.id_header and _REQUEST_ID.match(value):
+                request_id = value
+            elif key == b"content-length" and value.isdigit():
+                length = int(value)
+        if not request_id:
+            request_id = os.urandom(8).hex().encode()
+        rid = request_id.decode()
+        state = scope.get("state")
+        if state is None:
+            scope["state"] = state = {}
+        state["request_id"] = rid
+        extra = [*self.headers, (self.id_header, request_id)]
+        if scope.get("scheme") == "https":
+            extra += self.hsts
+        started = False
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        if length > self.limit:
+            await self._too_large(send_with_headers)
+            return
+        limit = self.limit
+        seen = 0
+
+        async def counted_receive() -> dict[str, Any]:
+            nonlocal seen
+            message: dict[str, Any] = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(
+                        "request.too_large",
+                        f"the request body is larger than the limit of {limit} bytes "
+                        "([plugins.http] max_body_bytes)",
+                        {"limit": limit},
+                    )
+            return message
+
+        try:
+            await self.app(scope, counted_receive, send_with_headers)
+        except Exception as exc:
+            if started:
+                raise  # the response is under way; the server will close the connection
+            response = responses.from_exception(exc, rid, debug=self.debug, log=self.log)
+            await response(scope, counted_receive, send_with_headers)
+
+    async def _too_large(self, send: Any) -> None:
+        response = responses.fail(
+            413,
+            "request.too_large",
+            f"the request body is larger than the limit of {self.limit} bytes "
+            "([plugins.http] max_body_bytes)",
+            {"limit": self.limit},
+        )
+        await response({"type": "http"}, None, send)

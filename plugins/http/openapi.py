@@ -1,0 +1,164 @@
+"""OpenAPI 3.1 from the compiled routes, at ``/openapi.json``, plus a docs page.
+
+Parameters and bodies come from the same pydantic models that validate requests, so the schema
+cannot drift from what the server accepts. Every operation documents the envelope: ``200`` with
+``{"ok": true, "data": …}`` (``data`` typed from the handler's return annotation) and the error
+envelope for 4xx/5xx.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import typing
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route as StarletteRoute
+
+from .handlers import Compiled
+
+if TYPE_CHECKING:
+    from mega import App
+
+    from .settings import HttpSettings
+
+REF = "#/components/schemas/{model}"
+ERROR_ENVELOPE = {
+    "type": "object",
+    "required": ["ok", "error"],
+    "properties": {
+        "ok": {"const": False},
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        },
+    },
+}
+
+
+def _schema(annotation: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    schema = TypeAdapter(annotation).json_schema(ref_template=REF, mode="serialization")
+    defs.update(schema.pop("$defs", {}))
+    return schema
+
+
+def build_document(app: App, compiled: list[Compiled]) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    defs: dict[str, Any] = {"ErrorEnvelope": ERROR_ENVELOPE}
+    error_ref = {
+        "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}}
+    }
+    for c in compiled:
+        r = c.route
+        operation: dict[str, Any] = {"operationId": r.name, "summary": _summary(r.handler)}
+        params = []
+        if c.params_model is not None:
+            model_schema = c.params_model.model_json_schema(ref_template=REF)
+            defs.update(model_schema.pop("$defs", {}))
+            required = set(model_schema.get("required", ()))
+            for name, prop in model_schema.get("properties", {}).items():
+                where = "path" if name in r.path_params else "query"
+                params.append(
+                    {
+                        "name": name,
+                        "in": where,
+                        "required": where == "path" or name in required,
+                        "schema": prop,
+                    }
+                )
+        if params:
+            operation["parameters"] = params
+        if c.body_type is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _schema(c.body_type, defs)}},
+            }
+        returns = _return_annotation(r.handler)
+        data_schema = _schema(returns, defs) if returns is not None else {}
+        operation["responses"] = {
+            "200": {
+                "description": "OK",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["ok", "data"],
+                            "properties": {"ok": {"const": True}, "data": data_schema},
+                        }
+                    }
+                },
+            },
+            "4XX": {"description": "The request was refused", **error_ref},
+            "5XX": {"description": "Server error", **error_ref},
+        }
+        paths.setdefault(r.path, {})[r.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": app.config.app.name, "version": "1.0.0"},
+        "paths": paths,
+        "components": {"schemas": defs},
+    }
+
+
+def _summary(handler: Any) -> str:
+    doc = inspect.getdoc(handler) or ""
+    return doc.splitlines()[0] if doc else getattr(handler, "__name__", "")
+
+
+def _return_annotation(handler: Any) -> Any:
+    try:
+        returns = typing.get_type_hints(handler).get("return")
+    except Exception:
+        return None
+    if returns is None or returns is type(None):
+        return None
+    if isinstance(returns, type) and issubclass(returns, Response):
+        return None
+    return returns
+
+
+def openapi_routes(
+    app: App, settings: HttpSettings, holder: dict[str, Any]
+) -> list[StarletteRoute]:
+    """``/openapi.json`` and the docs page; ``holder["compiled"]`` is filled after the build."""
+    if not settings.openapi:
+        return []
+    cache: dict[str, Response] = {}
+
+    async def document(request: Request) -> Response:
+        if "json" not in cache:
+            body = build_document(app, holder["compiled"])
+            from pydantic_core import to_json
+
+            cache["json"] = Response(to_json(body), media_type="application/json")
+        return cache["json"]
+
+    async def docs(request: Request) -> Response:
+        rows = "".join(
+            f"<tr><td><code>{c.route.method}</code></td><td><code>{html.escape(c.route.path)}"
+            f"</code></td><td>{html.escape(c.route.name)}</td>"
+            f"<td>{html.escape(_summary(c.route.handler))}</td></tr>"
+            for c in holder["compiled"]
+        )
+        page = (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>"
+            f"{html.escape(app.config.app.name)} API</title></head><body>"
+            f"<h1>{html.escape(app.config.app.name)} API</h1>"
+            f"<p>Machine-readable: <a href='/openapi.json'>/openapi.json</a> (OpenAPI 3.1)"
+            f"</p><table><tr><th>method</th><th>path</th><th>name</th><th>summary</th></tr>"
+            f"{rows}</table></body></html>"
+        )
+        return HTMLResponse(page)
+
+    routes = [StarletteRoute("/openapi.json", document, methods=["GET"], name="openapi")]
+    if settings.docs_path:
+        routes.append(StarletteRoute(settings.docs_path, docs, methods=["GET"], name="docs"))
+    return routes

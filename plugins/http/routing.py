@@ -1,0 +1,134 @@
+"""Declaring routes: ``get("/users/{user_id}", UsersController.show, name="users.show")``.
+
+Routes live in ``apps/<app>/routes/*.py`` as a module-level ``routes = [...]`` list; plugins
+contribute more with ``registry.contribute("route", name, route(...))``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from mega import MegaConfigError
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?}")
+
+
+class Route(NamedTuple):
+    """One route: method, path template, handler, unique name, route middleware."""
+
+    method: str
+    path: str
+    handler: Callable[..., Any]
+    name: str
+    middleware: tuple[Any, ...] = ()
+
+    @property
+    def path_params(self) -> list[str]:
+        return _PARAM.findall(self.path)
+
+
+def route(
+    method: str,
+    path: str,
+    handler: Callable[..., Any],
+    *,
+    name: str | None = None,
+    middleware: Sequence[Any] = (),
+) -> Route:
+    """A route; ``name`` defaults to the handler's ``Controller.method`` in snake words."""
+    verb = method.upper()
+    if verb not in METHODS:
+        raise MegaConfigError(
+            "http.invalid_route",
+            f"route {path!r}: method {method!r} is not one of {', '.join(METHODS)}",
+            {"path": path, "method": method},
+        )
+    if not path.startswith("/"):
+        raise MegaConfigError(
+            "http.invalid_route", f"route path {path!r} must start with '/'", {"path": path}
+        )
+    if not callable(handler):
+        raise MegaConfigError(
+            "http.invalid_route",
+            f"route {verb} {path}: handler {handler!r} is not callable",
+            {"path": path},
+        )
+    default = getattr(handler, "__qualname__", "handler").replace(".", ":").lower()
+    return Route(verb, path, handler, name or default, tuple(middleware))
+
+
+def get(path: str, handler: Callable[..., Any], **kw: Any) -> Route:
+    return route("GET", path, handler, **kw)
+
+
+def post(path: str, handler: Callable[..., Any], **kw: Any) -> Route:
+    return route("POST", path, handler, **kw)
+
+
+def put(path: str, handler: Callable[..., Any], **kw: Any) -> Route:
+    return route("PUT", path, handler, **kw)
+
+
+def patch(path: str, handler: Callable[..., Any], **kw: Any) -> Route:
+    return route("PATCH", path, handler, **kw)
+
+
+def delete(path: str, handler: Callable[..., Any], **kw: Any) -> Route:
+    return route("DELETE", path, handler, **kw)
+
+
+def discover_routes(root: Path | None) -> list[tuple[str, Route]]:
+    """``(origin, route)`` for every route in ``apps/*/routes/*.py`` under ``root``."""
+    if root is None:
+        return []
+    found = []
+    for path in sorted((root / "apps").glob("*/routes/*.py")):
+        if path.name.startswith("_"):
+            continue
+        rel = path.relative_to(root)
+        module_name = ".".join(rel.with_suffix("").parts)
+        try:
+            module = importlib.import_module(module_name)
+        except MegaConfigError:
+            raise
+        except Exception as exc:
+            raise MegaConfigError(
+                "http.routes_import_failed",
+                f"route module {rel} failed to import: {type(exc).__name__}: {exc}",
+                {"path": str(rel)},
+            ) from exc
+        declared = getattr(module, "routes", None)
+        if not isinstance(declared, list | tuple) or not all(
+            isinstance(r, Route) for r in declared
+        ):
+            raise MegaConfigError(
+                "http.invalid_routes_module",
+                f"{rel} must define `routes = [get(...), post(...), ...]` (a list of routes)",
+                {"path": str(rel)},
+            )
+        found += [(str(rel), r) for r in declared]
+    return found
+
+
+def check_unique(routes: list[tuple[str, Route]]) -> None:
+    """Route names and (method, path) pairs are unique; a clash names both origins."""
+    names: dict[str, str] = {}
+    paths: dict[tuple[str, str], str] = {}
+    for origin, r in routes:
+        for seen, key, what in (
+            (names, r.name, f"name {r.name!r}"),
+            (paths, (r.method, r.path), f"{r.method} {r.path}"),
+        ):
+            if key in seen:  # type: ignore[operator]
+                raise MegaConfigError(
+                    "http.duplicate_route",
+                    f"route {what} is declared twice: in {seen[key]} and in {origin}; "  # type: ignore[index]
+                    "rename or remove one",
+                    {"route": what, "origins": [seen[key], origin]},  # type: ignore[index]
+                )
+            seen[key] = origin  # type: ignore[index]

@@ -1,0 +1,68 @@
+"""The ``[plugins.http]`` table."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mega import PluginConfig
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecurityHeaders(_Table):
+    """``[plugins.http.security_headers]``: sent on every response (empty string: not sent)."""
+
+    content_security_policy: str = (
+        "default-src 'self'; frame-ancestors 'self'; object-src 'none'; base-uri 'self'"
+    )
+    x_content_type_options: str = "nosniff"
+    referrer_policy: str = "strict-origin-when-cross-origin"
+    x_frame_options: str = "SAMEORIGIN"
+    #: Strict-Transport-Security max-age, sent only on https requests; 0 = never
+    hsts_max_age_s: int = Field(default=31_536_000, ge=0)
+
+
+class CorsSettings(_Table):
+    """``[plugins.http.cors]``: off unless origins are listed."""
+
+    allow_origins: tuple[str, ...] = ()
+    allow_methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE")
+    allow_headers: tuple[str, ...] = ()
+    allow_credentials: bool = False
+    max_age_s: int = Field(default=600, ge=0)
+
+
+class SessionSettings(_Table):
+    """``[plugins.http.session]``: a signed-cookie session (off unless a secret is set)."""
+
+    #: the signing key; keep it in .env (MEGA__PLUGINS__HTTP__SESSION__SECRET_KEY)
+    secret_key: str | None = Field(default=None, min_length=32)
+    cookie_name: str = "mega_session"
+    max_age_s: int = Field(default=14 * 24 * 3600, gt=0)
+    same_site: Literal["lax", "strict", "none"] = "lax"
+    https_only: bool = False
+
+
+class HttpSettings(PluginConfig):
+    """The ``[plugins.http]`` table."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    #: requests with a larger body get 413 before the handler runs
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    #: Host header values accepted (``*.example.com`` allowed); ``["*"]`` accepts any
+    trusted_hosts: tuple[str, ...] = ("*",)
+    #: an incoming request id header is kept when it looks like one; else one is made
+    request_id_header: str = "x-request-id"
+    #: serve /openapi.json and the docs page at docs_path ("" turns the page off)
+    openapi: bool = True
+    docs_path: str = "/docs"
+    #: "module:attribute" of middleware run around every route, in order
+    middleware: tuple[str, ...] = ()
+    security_headers: SecurityHeaders = SecurityHeaders()
+    cors: CorsSettings = CorsSettings()
+    session: SessionSettings = SessionSettings()
