@@ -6,7 +6,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +18,7 @@ from . import responses
 from .handlers import Compiled, Endpoint, compile_route
 from .middleware import MegaHttpMiddleware
 from .routing import METHODS, Route, check_unique, discover_routes
+from .sessions import SessionMiddleware
 from .settings import HttpSettings
 
 if TYPE_CHECKING:
@@ -95,11 +95,18 @@ def build(
         load_middleware(m, "[plugins.http] middleware") for m in settings.middleware
     )
     controllers: dict[type, Any] = {}
+    csrf_enabled = bool(settings.session.secret_key) and settings.session.csrf
     compiled = []
     for _origin, r in collect_routes(app):
         route_mw = tuple(load_middleware(m, f"route {r.name!r}") for m in r.middleware)
         compiled.append(
-            compile_route(r._replace(middleware=route_mw), app, controllers, app_middleware)
+            compile_route(
+                r._replace(middleware=route_mw),
+                app,
+                controllers,
+                app_middleware,
+                csrf_enabled=csrf_enabled,
+            )
         )
     by_path: dict[str, dict[str, Endpoint]] = {}
     for c in compiled:
@@ -113,15 +120,10 @@ def build(
     ]
     asgi: Any = Router(routes=[*routes, *extra], default=_not_found)
     if settings.session.secret_key:
-        s = settings.session
-        asgi = SessionMiddleware(
-            asgi,
-            secret_key=s.secret_key,
-            session_cookie=s.cookie_name,
-            max_age=s.max_age_s,
-            same_site=s.same_site,
-            https_only=s.https_only,
-        )
+        store = None
+        if settings.session.store == "server":
+            store = app.adapters.get("session", settings.session.adapter)
+        asgi = SessionMiddleware(asgi, settings.session, store)
     if settings.cors.allow_origins:
         c = settings.cors
         asgi = CORSMiddleware(

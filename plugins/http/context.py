@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -41,3 +42,13 @@ class HttpCtx(Ctx):
             )
         session: dict[str, Any] = self.request.session
         return session
+
+    @property
+    def csrf_token(self) -> str:
+        """This session's CSRF token; forms send it as ``csrf_token``, scripts as the
+        ``X-CSRF-Token`` header, on every POST/PUT/PATCH/DELETE."""
+        session = self.session
+        token = session.get("_csrf")
+        if not isinstance(token, str):
+            token = session["_csrf"] = secrets.token_urlsafe(32)
+        return token

@@ -8,6 +8,7 @@ model, or named ``body``). A pydantic model validates path+query values together
 
 from __future__ import annotations
 
+import hmac
 import inspect
 import sys
 import typing
@@ -30,6 +31,24 @@ if TYPE_CHECKING:
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def csrf_refusal(request: Request) -> Response | None:
+    """403 unless the request carries this session's CSRF token (header or form field)."""
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        value = (await request.form()).get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    expected = request.scope["session"].get("_csrf")
+    if sent and isinstance(expected, str) and hmac.compare_digest(sent, expected):
+        return None
+    return responses.fail(
+        403,
+        "csrf.invalid",
+        "this request carries the session cookie but not its CSRF token: send ctx.csrf_token "
+        "as the X-CSRF-Token header or a csrf_token form field",
+    )
 
 
 class Compiled(typing.NamedTuple):
@@ -62,7 +81,12 @@ def _is_model(annotation: Any) -> bool:
 
 
 def compile_route(
-    r: Route, app: App, controllers: dict[type, Any], app_middleware: tuple[Any, ...]
+    r: Route,
+    app: App,
+    controllers: dict[type, Any],
+    app_middleware: tuple[Any, ...],
+    *,
+    csrf_enabled: bool = False,
 ) -> Compiled:
     fn = resolve_handler(r.handler, controllers)
     where = f"route {r.name!r} ({r.method} {r.path})"
@@ -126,12 +150,17 @@ def compile_route(
     query_names = tuple(n for n in fields if location[n] == "query")
     middleware = app_middleware + r.middleware
     debug = app.config.app.debug
+    csrf = r.csrf and r.method in BODY_METHODS and csrf_enabled
     log = app.log
 
     async def endpoint(request: Request) -> Response:
         state = request.scope.get("state") or {}
         ctx = HttpCtx(app, request, state.get("request_id", "-"))
         try:
+            if csrf and request.scope.get("mega.session_cookie"):
+                refused = await csrf_refusal(request)
+                if refused is not None:
+                    return refused
             kwargs: dict[str, Any] = {}
             if ctx_name is not None:
                 kwargs[ctx_name] = ctx

@@ -13,7 +13,7 @@ import inspect
 import typing
 from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route as StarletteRoute
@@ -44,8 +44,14 @@ ERROR_ENVELOPE = {
 }
 
 
-def _schema(annotation: Any, defs: dict[str, Any]) -> dict[str, Any]:
-    schema = TypeAdapter(annotation).json_schema(ref_template=REF, mode="serialization")
+def _schema(annotation: Any, defs: dict[str, Any], mode: str = "serialization") -> dict[str, Any]:
+    """The JSON schema of a type; a pydantic model goes to components and is referenced."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        schema = annotation.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+        defs.update(schema.pop("$defs", {}))
+        defs[annotation.__name__] = schema
+        return {"$ref": REF.format(model=annotation.__name__)}
+    schema = TypeAdapter(annotation).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
     defs.update(schema.pop("$defs", {}))
     return schema
 
@@ -79,7 +85,9 @@ def build_document(app: App, compiled: list[Compiled]) -> dict[str, Any]:
         if c.body_type is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": _schema(c.body_type, defs)}},
+                "content": {
+                    "application/json": {"schema": _schema(c.body_type, defs, "validation")}
+                },
             }
         returns = _return_annotation(r.handler)
         data_schema = _schema(returns, defs) if returns is not None else {}

@@ -26,6 +26,8 @@ class Route(NamedTuple):
     handler: Callable[..., Any]
     name: str
     middleware: tuple[Any, ...] = ()
+    #: check the CSRF token on unsafe methods of session-cookie requests (see sessions)
+    csrf: bool = True
 
     @property
     def path_params(self) -> list[str]:
@@ -39,6 +41,7 @@ def route(
     *,
     name: str | None = None,
     middleware: Sequence[Any] = (),
+    csrf: bool = True,
 ) -> Route:
     """A route; ``name`` defaults to the handler's ``Controller.method`` in snake words."""
     verb = method.upper()
@@ -59,7 +62,7 @@ def route(
             {"path": path},
         )
     default = getattr(handler, "__qualname__", "handler").replace(".", ":").lower()
-    return Route(verb, path, handler, name or default, tuple(middleware))
+    return Route(verb, path, handler, name or default, tuple(middleware), csrf)
 
 
 def get(path: str, handler: Callable[..., Any], **kw: Any) -> Route:

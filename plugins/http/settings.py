@@ -37,14 +37,23 @@ class CorsSettings(_Table):
 
 
 class SessionSettings(_Table):
-    """``[plugins.http.session]``: a signed-cookie session (off unless a secret is set)."""
+    """``[plugins.http.session]``: sessions are off unless a secret is set."""
 
     #: the signing key; keep it in .env (MEGA__PLUGINS__HTTP__SESSION__SECRET_KEY)
     secret_key: str | None = Field(default=None, min_length=32)
+    #: "cookie": the data lives in the signed cookie (keep it small, < 4 kB); "server": the
+    #: cookie holds an id and the data lives in [adapters.session.<adapter>]
+    store: Literal["cookie", "server"] = "cookie"
+    adapter: str = "default"
     cookie_name: str = "mega_session"
-    max_age_s: int = Field(default=14 * 24 * 3600, gt=0)
+    #: a session unused for this long ends; 0 = no idle timeout
+    idle_timeout_s: int = Field(default=2 * 3600, ge=0)
+    #: a session ends this long after it began (or was rotated), used or not
+    absolute_timeout_s: int = Field(default=14 * 24 * 3600, gt=0)
     same_site: Literal["lax", "strict", "none"] = "lax"
     https_only: bool = False
+    #: check a CSRF token on POST/PUT/PATCH/DELETE requests that carry the session cookie
+    csrf: bool = True
 
 
 class HttpSettings(PluginConfig):

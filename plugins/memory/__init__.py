@@ -1,4 +1,4 @@
-"""The ``memory`` plugin: an in-process ``cache`` driver, the embedded default.
+"""The ``memory`` plugin: in-process ``cache`` and ``session`` drivers, the embedded default.
 
 Values live in the process (no server): right for one process and for tests. Entries expire after
 their TTL and the least recently used entry is evicted past ``max_entries``.
@@ -13,7 +13,7 @@ from .cache import MemoryCache, MemoryCacheOptions
 plugin = PluginSpec(
     name="memory",
     description="In-process cache driver (the embedded default for the cache kind)",
-    provides=("cache",),
+    provides=("cache", "session"),
 )
 
 
@@ -25,6 +25,14 @@ def mega_register(registry):  # type: ignore[no-untyped-def]
         MemoryCache,
         options=MemoryCacheOptions,
         description="in-process LRU cache with per-entry TTL",
+    )
+    # the same store serves server-side HTTP sessions on one process
+    registry.adapter_driver(
+        "session",
+        "memory",
+        MemoryCache,
+        options=MemoryCacheOptions,
+        description="in-process session store (one process)",
     )
 
 

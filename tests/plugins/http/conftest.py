@@ -22,15 +22,24 @@ def http_project(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
 
     @contextlib.asynccontextmanager
-    async def make(files: dict[str, str], http: dict | None = None, *, debug: bool = False,
-                   plugins=("http",)):
+    async def make(
+        files: dict[str, str],
+        http: dict | None = None,
+        *,
+        debug: bool = False,
+        plugins=("http",),
+        adapters: dict | None = None,
+    ):
         for rel, source in {"apps/__init__.py": "", "apps/main/__init__.py": "", **files}.items():
             path = tmp_path / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(textwrap.dedent(source))
         _forget_apps()
-        config = {"app": {"plugins": list(plugins), "debug": debug},
-                  "plugins": {"http": http or {}}}
+        config = {
+            "app": {"plugins": list(plugins), "debug": debug},
+            "plugins": {"http": http or {}},
+            "adapters": adapters or {},
+        }
         try:
             async with boot_app(config, root=tmp_path, environ={}) as app:
                 async with http_client(app) as client:

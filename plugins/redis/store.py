@@ -1,0 +1,59 @@
+"""``RedisStore``: a key/value store with TTLs on Redis, for the ``session`` and ``cache`` kinds.
+
+Values are JSON. Unlike the lock client, this one keeps redis-py's default retries: a session
+read should ride out a brief reconnect rather than log the user out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mega import import_driver
+
+
+class RedisStoreOptions(BaseModel):
+    """Keys of a session or cache adapter table for ``driver = "redis"``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "mega:"
+    timeout_ms: int = Field(default=1_000, gt=0)
+    #: TTL applied when ``set`` gets none; 0 keeps entries until deleted
+    default_ttl_ms: int = Field(default=0, ge=0)
+
+
+class RedisStore:
+    def __init__(self, *, alias: str, options: RedisStoreOptions) -> None:
+        self.alias = alias
+        self.options = options
+        self._client: Any = None
+
+    async def connect(self) -> None:
+        aioredis = import_driver("redis.asyncio", extra="redis", what="the redis store")
+        timeout = self.options.timeout_ms / 1000
+        self._client = aioredis.Redis.from_url(
+            self.options.url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        await self._client.ping()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def get(self, key: str, default: Any = None) -> Any:
+        raw = await self._client.get(self.options.key_prefix + key)
+        return default if raw is None else json.loads(raw)
+
+    async def set(self, key: str, value: Any, *, ttl_ms: int | None = None) -> None:
+        ttl = self.options.default_ttl_ms if ttl_ms is None else ttl_ms
+        await self._client.set(
+            self.options.key_prefix + key, json.dumps(value), px=ttl if ttl > 0 else None
+        )
+
+    async def delete(self, key: str) -> bool:
+        return bool(await self._client.delete(self.options.key_prefix + key))
