@@ -29,6 +29,8 @@ class HttpRuntime(NamedTuple):
     asgi: Any
     compiled: list[Any]
     settings: HttpSettings
+    translations: Any
+    views: Any
 
 
 @hookimpl
@@ -41,15 +43,22 @@ def mega_register(registry: PluginRegistry) -> None:
 
 @hookimpl
 def mega_before_boot(app: App) -> None:
-    from .application import build
+    from .application import build, static_routes
+    from .i18n import Translations
     from .openapi import openapi_routes
+    from .templates import Views
 
     settings = app.plugin_config("http")
     assert isinstance(settings, HttpSettings)
     holder: dict[str, Any] = {}
-    asgi, compiled = build(app, settings, openapi_routes(app, settings, holder))
+    extra = [*openapi_routes(app, settings, holder), *static_routes(app, settings)]
+    asgi, compiled = build(app, settings, extra)
     holder["compiled"] = compiled
-    app.extensions["http"] = HttpRuntime(asgi, compiled, settings)
+    translations = Translations.load(
+        app.config.root, settings.i18n.default_locale, settings.i18n.cookie_name
+    )
+    views = Views(app.config.root, {c.route.name: c.route.path for c in compiled})
+    app.extensions["http"] = HttpRuntime(asgi, compiled, settings, translations, views)
 
 
 __all__ = [

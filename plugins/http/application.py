@@ -9,8 +9,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount, Router
 from starlette.routing import Route as StarletteRoute
-from starlette.routing import Router
+from starlette.staticfiles import StaticFiles
 
 from mega import MegaConfigError
 
@@ -58,6 +59,37 @@ def load_middleware(spec: Any, where: str) -> Any:
             {"middleware": repr(spec)},
         )
     return target
+
+
+class CachedStaticFiles(StaticFiles):
+    """Starlette's static files (ETag, Last-Modified, 304s, no path traversal) plus
+    Cache-Control."""
+
+    def __init__(self, directory: str, max_age: int) -> None:
+        super().__init__(directory=directory)
+        self.cache_control = f"public, max-age={max_age}"
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["cache-control"] = self.cache_control
+        return response
+
+
+def static_routes(app: App, settings: HttpSettings) -> list[Any]:
+    """A mount per ``[plugins.http] static`` entry whose folder exists."""
+    root = app.config.root
+    mounts = []
+    for prefix, folder in settings.static.items():
+        path = (root / folder) if root else None
+        if path is not None and path.is_dir():
+            mounts.append(
+                Mount(
+                    prefix,
+                    CachedStaticFiles(str(path), settings.static_max_age_s),
+                    name=f"static:{prefix}",
+                )
+            )
+    return mounts
 
 
 def _dispatch(by_method: dict[str, Endpoint]) -> Endpoint:

@@ -6,6 +6,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
+from starlette.responses import HTMLResponse
 
 from mega import Ctx, MegaConfigError
 
@@ -17,7 +18,7 @@ class HttpCtx(Ctx):
     """``Ctx`` plus the request: ``ctx.request``, ``ctx.request_id``, ``ctx.session``;
     set ``ctx.status`` (e.g. 201) and ``ctx.headers`` for the enveloped response."""
 
-    __slots__ = ("headers", "request", "request_id", "status")
+    __slots__ = ("_locale", "headers", "request", "request_id", "status")
 
     def __init__(self, app: App, request: Request, request_id: str) -> None:
         self.app = app
@@ -25,6 +26,7 @@ class HttpCtx(Ctx):
         self.request_id = request_id
         self.status = 200
         self.headers: dict[str, str] | None = None
+        self._locale: str | None = None
 
     @property
     def log(self) -> Any:  # type: ignore[override]
@@ -42,6 +44,30 @@ class HttpCtx(Ctx):
             )
         session: dict[str, Any] = self.request.session
         return session
+
+    @property
+    def locale(self) -> str:
+        """The request's language: the locale cookie, else Accept-Language, else the default."""
+        if self._locale is None:
+            i18n = self.app.extensions["http"].translations
+            self._locale = i18n.negotiate(
+                self.request.cookies.get(i18n.cookie), self.request.headers.get("accept-language")
+            )
+        return self._locale
+
+    def t(self, key: str, **variables: Any) -> str:
+        """Translate ``key`` into the request's language; ``{name}`` placeholders are filled
+        from ``variables``. Missing everywhere: ``[missing: key]``."""
+        return str(self.app.extensions["http"].translations.translate(self.locale, key, variables))
+
+    def render(self, template: str, status: int = 200, **variables: Any) -> HTMLResponse:
+        """Render ``apps/*/views/<template>`` into an HTML response."""
+        html = self.app.extensions["http"].views.render(self, template, variables)
+        return HTMLResponse(html, status, self.headers)
+
+    def url_for(self, name: str, **params: Any) -> str:
+        """The path of the route called ``name`` with its parameters filled in."""
+        return str(self.app.extensions["http"].views.url_for(name, **params))
 
     @property
     def csrf_token(self) -> str:

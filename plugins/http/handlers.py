@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from typing_extensions import TypedDict
 
-from mega import MegaConfigError
+from mega import MegaConfigError, MegaValidationError
 
 from . import responses
 from .context import HttpCtx
@@ -32,6 +32,23 @@ if TYPE_CHECKING:
 Endpoint = Callable[[Request], Awaitable[Response]]
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def read_form(request: Request, limits: tuple[int, int]) -> dict[str, Any]:
+    """The form as a dict (a repeated field becomes a list); uploads are spooled to disk."""
+    from starlette.formparsers import MultiPartException
+
+    try:
+        form = await request.form(max_files=limits[0], max_fields=limits[1])
+    except MultiPartException as exc:
+        raise MegaValidationError(
+            "request.invalid_form", f"the form was refused: {exc.message}", http_status=400
+        ) from exc
+    data: dict[str, Any] = {}
+    for key in form:
+        values = form.getlist(key)
+        data[key] = values[0] if len(values) == 1 else values
+    return data
 
 
 async def csrf_refusal(request: Request) -> Response | None:
@@ -87,6 +104,7 @@ def compile_route(
     app_middleware: tuple[Any, ...],
     *,
     csrf_enabled: bool = False,
+    limits: tuple[int, int] = (10, 100),
 ) -> Compiled:
     fn = resolve_handler(r.handler, controllers)
     where = f"route {r.name!r} ({r.method} {r.path})"
@@ -178,19 +196,21 @@ def compile_route(
                     return responses.invalid_input(exc, location)
             if body_adapter is not None:
                 content_type = request.headers.get("content-type", "")
-                if not content_type.startswith("application/json"):
-                    return responses.fail(
-                        415,
-                        "request.unsupported_media_type",
-                        f"this route takes a JSON body: send Content-Type: application/json "
-                        f"(got {content_type or 'none'!r})",
-                    )
                 try:
-                    kwargs[body_name] = body_adapter.validate_json(  # type: ignore[index]
-                        await request.body()
-                    )
+                    if content_type.startswith("application/json"):
+                        value = body_adapter.validate_json(await request.body())
+                    elif content_type.startswith(FORM_TYPES):
+                        value = body_adapter.validate_python(await read_form(request, limits))
+                    else:
+                        return responses.fail(
+                            415,
+                            "request.unsupported_media_type",
+                            "this route takes a JSON or form body: send Content-Type "
+                            f"application/json or a form (got {content_type or 'none'!r})",
+                        )
                 except ValidationError as exc:
                     return responses.invalid_input(exc, None)
+                kwargs[body_name] = value  # type: ignore[index]
             for mw in middleware:
                 before = getattr(mw, "before", None)
                 if before is not None:

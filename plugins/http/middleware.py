@@ -41,6 +41,7 @@ class MegaHttpMiddleware:
     def __init__(self, app: Any, settings: HttpSettings, *, debug: bool) -> None:
         self.app = app
         self.limit = settings.max_body_bytes
+        self.upload_limit = settings.max_upload_bytes
         self.id_header = settings.request_id_header.lower().encode()
         self.headers = _static_headers(settings)
         max_age = settings.security_headers.hsts_max_age_s
@@ -58,11 +59,14 @@ class MegaHttpMiddleware:
             return
         request_id = b""
         length = -1
+        limit = self.limit
         for key, value in scope["headers"]:
             if key == self.id_header and _REQUEST_ID.match(value):
                 request_id = value
             elif key == b"content-length" and value.isdigit():
                 length = int(value)
+            elif key == b"content-type" and value.startswith(b"multipart/form-data"):
+                limit = self.upload_limit
         if not request_id:
             request_id = os.urandom(8).hex().encode()
         rid = request_id.decode()
@@ -82,10 +86,9 @@ class MegaHttpMiddleware:
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
-        if length > self.limit:
-            await self._too_large(send_with_headers)
+        if length > limit:
+            await self._too_large(send_with_headers, limit)
             return
-        limit = self.limit
         seen = 0
 
         async def counted_receive() -> dict[str, Any]:
@@ -97,7 +100,7 @@ class MegaHttpMiddleware:
                     raise BodyTooLarge(
                         "request.too_large",
                         f"the request body is larger than the limit of {limit} bytes "
-                        "([plugins.http] max_body_bytes)",
+                        "([plugins.http] max_body_bytes; max_upload_bytes for multipart uploads)",
                         {"limit": limit},
                     )
             return message
@@ -110,12 +113,12 @@ class MegaHttpMiddleware:
             response = responses.from_exception(exc, rid, debug=self.debug, log=self.log)
             await response(scope, counted_receive, send_with_headers)
 
-    async def _too_large(self, send: Any) -> None:
+    async def _too_large(self, send: Any, limit: int) -> None:
         response = responses.fail(
             413,
             "request.too_large",
-            f"the request body is larger than the limit of {self.limit} bytes "
-            "([plugins.http] max_body_bytes)",
-            {"limit": self.limit},
+            f"the request body is larger than the limit of {limit} bytes "
+            "([plugins.http] max_body_bytes; max_upload_bytes for multipart uploads)",
+            {"limit": limit},
         )
         await response({"type": "http"}, None, send)

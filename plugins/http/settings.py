@@ -56,6 +56,14 @@ class SessionSettings(_Table):
     csrf: bool = True
 
 
+class I18nSettings(_Table):
+    """``[plugins.http.i18n]``: server-side translations from ``apps/*/locales/server/``."""
+
+    default_locale: str = "en"
+    #: a cookie naming the user's choice wins over Accept-Language
+    cookie_name: str = "locale"
+
+
 class HttpSettings(PluginConfig):
     """The ``[plugins.http]`` table."""
 
@@ -63,6 +71,14 @@ class HttpSettings(PluginConfig):
     port: int = Field(default=8000, ge=0, le=65535)
     #: requests with a larger body get 413 before the handler runs
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    #: the body limit for multipart/form-data uploads (files are spooled to disk)
+    max_upload_bytes: int = Field(default=10 * 1_048_576, gt=0)
+    max_upload_files: int = Field(default=10, ge=0)
+    max_form_fields: int = Field(default=100, ge=0)
+    #: URL prefix -> folder (relative to the project root) served as static files when it exists
+    static: dict[str, str] = Field(default_factory=lambda: {"/static": "static"})
+    #: Cache-Control max-age for static files (they also get ETag/Last-Modified)
+    static_max_age_s: int = Field(default=3600, ge=0)
     #: Host header values accepted (``*.example.com`` allowed); ``["*"]`` accepts any
     trusted_hosts: tuple[str, ...] = ("*",)
     #: an incoming request id header is kept when it looks like one; else one is made
@@ -75,3 +91,4 @@ class HttpSettings(PluginConfig):
     security_headers: SecurityHeaders = SecurityHeaders()
     cors: CorsSettings = CorsSettings()
     session: SessionSettings = SessionSettings()
+    i18n: I18nSettings = I18nSettings()
