@@ -39,6 +39,8 @@ lint: venv
 	MYPYPATH=build/typecheck $(BIN)/mypy -p mega
 
 bench: venv
+	$(BIN)/python -m pip install --quiet -e '.[all,dev,bench]'
+	@command -v wrk >/dev/null || echo "bench/http.py needs wrk: apt-get install wrk"
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS) || exit 1; done
 
 clean:

@@ -212,8 +212,9 @@ class Registry:
         """
         found = self._contributions.get(kind)
         if found is None:
-            found = self._contributions[kind] = NameRegistry(kind, kind.replace("-", "_"),
-                                                             frozenset())
+            found = self._contributions[kind] = NameRegistry(
+                kind, kind.replace("-", "_"), frozenset()
+            )
         return found
 
     def driver_registry(self, kind: str) -> NameRegistry[AdapterDriver]:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from mega.testing.services import free_port
+
 
 @dataclass
 class Site:
@@ -72,14 +74,6 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     for name in list(sys.modules):
         if name.split(".")[0] in made.modules:
             del sys.modules[name]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -183,3 +177,70 @@ def start_mega_run() -> Iterator[Callable[..., subprocess.Popen[str]]]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@dataclass
+class Mega:
+    cwd: Path
+    pythonpath: list[str]
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MEGA__")}
+        env["PYTHONPATH"] = os.pathsep.join(self.pythonpath)
+        env["NO_COLOR"] = "1"
+        env["COLUMNS"] = "200"
+        return env
+
+    def __call__(
+        self, *args: str, cwd: Path | None = None, ok: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "mega", *args],
+            cwd=cwd or self.cwd,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if ok and result.returncode != 0:
+            raise AssertionError(
+                f"mega {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def pytest(self, cwd: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            cwd=cwd,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+
+@pytest.fixture
+def mega(tmp_path: Path, site) -> Mega:
+    work = tmp_path / "work"
+    work.mkdir()
+    return Mega(work, [str(site.root)])
+
+
+@pytest.fixture
+def project(mega: Mega) -> Path:
+    mega("new", "shop")
+    return mega.cwd / "shop"
+
+
+@pytest.fixture
+def enable(project: Path):
+    """``enable("a", "b", extra="toml")``: enable plugins (after memory) in the project."""
+
+    def enable(*plugins: str, extra: str = "") -> None:
+        toml = project / "mega.toml"
+        names = ", ".join(f'"{p}"' for p in ("memory", *plugins))
+        text = toml.read_text().replace('plugins = ["memory"]', f"plugins = [{names}]")
+        toml.write_text(text + extra)
+
+    return enable

@@ -36,7 +36,9 @@ class HttpRuntime(NamedTuple):
 @hookimpl
 def mega_register(registry: PluginRegistry) -> None:
     from .cli import routes_command, serve_command
+    from .generators import register_generators
 
+    register_generators(registry)
     registry.command("serve", serve_command, help="Serve the app over HTTP (uvicorn).")
     registry.command("routes", routes_command, help="List the app's routes.")
 

@@ -13,9 +13,11 @@ import inspect
 import sys
 import typing
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, NotRequired, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, NotRequired, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 from starlette.requests import Request
 from starlette.responses import Response
 from typing_extensions import TypedDict
@@ -138,6 +140,10 @@ def compile_route(
             body_name, body_type = name, annotation
         else:
             default = ... if param.default is inspect.Parameter.empty else param.default
+            if isinstance(default, FieldInfo):  # `limit: int = Field(default=20, ge=1)`
+                annotation = Annotated[annotation, default]
+                default = default.get_default(call_default_factory=True)
+                default = ... if default is PydanticUndefined else default
             fields[name] = (annotation, default)
             location[name] = "path" if name in path_names else "query"
             if get_origin(annotation) in (list, tuple, set, frozenset):
