@@ -204,7 +204,7 @@ def _read_dotenv(root: Path) -> dict[str, str]:
 
 
 def _parse_env_value(var: str, raw: str) -> Any:
-    if raw[:1] in "[{":
+    if raw and raw[0] in "[{":  # (`"" in "[{"` is true: an empty value is just empty)
         import json
 
         try:

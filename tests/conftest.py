@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -241,9 +242,12 @@ def enable(project: Path):
 
     def enable(*plugins: str, extra: str = "") -> None:
         toml = project / "mega.toml"
-        names = ", ".join(f'"{p}"' for p in ("memory", *plugins))
-        text = toml.read_text().replace('plugins = ["memory"]', f"plugins = [{names}]")
-        toml.write_text(text + extra)
+        text = toml.read_text()
+        line = re.search(r"^plugins = \[(.*)\]$", text, re.M)
+        assert line is not None
+        current = [p.strip().strip('"') for p in line.group(1).split(",") if p.strip()]
+        names = ", ".join(f'"{p}"' for p in dict.fromkeys([*current, *plugins]))
+        toml.write_text(text[: line.start()] + f"plugins = [{names}]" + text[line.end() :] + extra)
 
     return enable
 

@@ -16,6 +16,7 @@ PROJECT_FILES = [
     {"path": "pyproject.toml", "template": "pyproject.toml.tpl"},
     {"path": "README.md", "template": "README.md.tpl"},
     {"path": "apps/__init__.py", "template": "apps_init.py.tpl"},
+    {"path": "apps/main/routes/home.py", "template": "home_routes.py.tpl"},
     {"path": "tests/test_app.py", "template": "test_app.py.tpl"},
 ]
 
@@ -46,6 +47,6 @@ def new_command(
     for path in write(planned, force=force):
         typer.echo(f"created {path.relative_to(root.parent)}")
     typer.echo(
-        f"\nNext:\n  cd {project}\n  mega run --once   # boot and shut down\n"
-        "  pytest            # the generated test boots the app"
+        f"\nNext:\n  cd {project}\n  mega serve        # http://127.0.0.1:8000\n"
+        "  pytest            # the generated tests boot the app"
     )

@@ -2,7 +2,9 @@
 
 A [mega](https://pypi.org/project/mega-framework/) project.
 
-    mega run            # boot the app; Ctrl-C shuts it down gracefully
+    mega serve          # http://127.0.0.1:8000 (the API docs at /docs); Ctrl-C stops it
+    mega run            # boot the app without serving HTTP; Ctrl-C shuts it down gracefully
+    mega routes         # every route: method, path, name, handler
     mega plugins        # what is installed, enabled, and what each plugin registered
     mega g --list       # what you can generate
     mega g service billing

@@ -7,7 +7,10 @@ env = "development"
 debug = false
 # Enabled plugins (any order; the kernel orders them by what they require). `mega plugins` lists
 # what is installed.
-plugins = ["memory"]
+plugins = ["memory", "http"]
+
+[plugins.http]
+port = 8000
 
 # One table per adapter: [adapters.<kind>.<alias>]. ctx.cache() is ctx.cache("default").
 [adapters.cache.default]

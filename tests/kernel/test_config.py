@@ -167,3 +167,8 @@ def test_an_override_below_a_scalar_is_rejected():
         load_config(data={"app": {"name": "x"}}, environ={"MEGA__APP__NAME__FIRST": "y"})
     assert err.value.code == "config.invalid_env"
     assert "app.name" in err.value.message
+
+
+def test_an_empty_environment_value_is_an_empty_string():
+    config = load_config(data={"app": {"name": "x"}}, environ={"MEGA__APP__ENV": ""})
+    assert config.app.env == ""

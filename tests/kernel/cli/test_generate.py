@@ -41,7 +41,7 @@ def test_service_and_app_generators_write_code_whose_tests_pass(mega, project):
     assert (project / "apps/blog/services/billing_service.py").is_file()
     tests = mega.pytest(project)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "5 passed" in tests.stdout
+    assert "6 passed" in tests.stdout
 
 
 def test_generators_refuse_to_overwrite_unless_forced(mega, project):
@@ -144,4 +144,6 @@ def test_the_adapter_generator_makes_a_plugin_that_pip_installs_and_boots(
     mega.pythonpath.append(str(target))
     enable("acme-cache", extra='\n[adapters.cache.acme]\ndriver = "acme-cache"\nprefix = "p:"\n')
     assert "no problems" in mega("plugins", "check", cwd=project).stdout
-    assert "booted with plugins memory, acme-cache" in mega("run", "--once", cwd=project).stderr
+    assert (
+        "booted with plugins memory, http, acme-cache" in mega("run", "--once", cwd=project).stderr
+    )

@@ -12,6 +12,7 @@ def test_new_project_boots_and_its_generated_tests_pass(mega, project):
         "README.md",
         "apps/__init__.py",
         "apps/main/__init__.py",
+        "apps/main/routes/home.py",
         "apps/main/services/__init__.py",
         "tests/test_app.py",
         "tests/main/test_main_app.py",
@@ -19,11 +20,11 @@ def test_new_project_boots_and_its_generated_tests_pass(mega, project):
         assert (project / rel).is_file(), rel
     assert 'name = "shop"' in (project / "mega.toml").read_text()
     run = mega("run", "--once", cwd=project)
-    assert "shop: booted with plugins memory" in run.stderr
+    assert "shop: booted with plugins memory, http" in run.stderr
     assert "shop: stopped cleanly" in run.stderr
     tests = mega.pytest(project)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "2 passed" in tests.stdout
+    assert "3 passed" in tests.stdout
 
 
 def test_new_refuses_a_non_empty_directory_unless_forced(mega, project):

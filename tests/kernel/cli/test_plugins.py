@@ -72,7 +72,7 @@ def test_plugins_check_reports_every_problem_at_once(mega, project, site, enable
 def test_plugins_check_passes_on_a_healthy_project(mega, project):
     out = mega("plugins", "check", cwd=project).stdout
     assert out.startswith(f"ok: project {project}")
-    assert "1 enabled, no problems" in out
+    assert "2 enabled, no problems" in out
 
 
 def test_plugin_commands_run_as_mega_subcommands(mega, project, site, enable):

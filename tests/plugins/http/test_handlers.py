@@ -167,16 +167,27 @@ async def test_unknown_paths_and_methods_get_404_and_405_envelopes(client):
     assert error(wrong)["details"]["allowed"] == ["GET", "HEAD"]
 
 
-async def test_every_response_has_a_request_id_and_security_headers(client):
+async def test_every_response_has_a_request_id_and_its_security_headers(client):
     response = await client.get("/users/1")
     assert len(response.headers["x-request-id"]) == 16
-    assert response.headers["content-security-policy"].startswith("default-src 'self'")
-    assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in response.headers  # JSON: the API set
     assert "strict-transport-security" not in response.headers  # plain http
+    page = await client.get("/plain")  # a document gets the document headers too
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert page.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert page.headers["x-frame-options"] == "SAMEORIGIN"
     kept = await client.get("/users/1", headers={"x-request-id": "abc-1"})
     assert kept.headers["x-request-id"] == "abc-1"
     junk = await client.get("/users/1", headers={"x-request-id": "<script>"})
     assert junk.headers["x-request-id"] != "<script>"
+
+
+async def test_document_headers_can_be_sent_on_json_too(http_project):
+    settings = {"security_headers": {"document_headers_on_json": True}}
+    async with http_project(FILES, settings) as (_, http):
+        response = await http.get("/users/1")
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
 
 
 async def test_hsts_is_sent_on_https_only(http_project):

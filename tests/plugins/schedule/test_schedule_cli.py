@@ -34,7 +34,7 @@ def project(tmp_path):
     toml = root / "mega.toml"
     toml.write_text(
         toml.read_text().replace(
-            'plugins = ["memory"]', 'plugins = ["memory", "schedule", "sqlite"]'
+            'plugins = ["memory", "http"]', 'plugins = ["memory", "http", "schedule", "sqlite"]'
         )
         + '\n[adapters.lock.default]\ndriver = "sqlite"\n'
     )
@@ -71,7 +71,7 @@ def test_generated_schedule_is_listed_fired_and_its_test_passes(project):
         timeout=120,
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "3 passed" in tests.stdout
+    assert "4 passed" in tests.stdout
 
 
 def test_running_an_unknown_schedule_names_the_known_ones(project):
