@@ -42,15 +42,7 @@ async def fire_schedule(app: App, schedule: type | str) -> Any:
     The event is ``done`` (``event.result`` is what ``run`` returned), ``fail`` (``event.error``)
     or ``skip`` (``event.reason``). Needs the ``schedule`` plugin enabled.
     """
-    scheduler = app.extensions.get("schedule")
-    if scheduler is None:
-        from mega.errors import MegaConfigError
-
-        raise MegaConfigError(
-            "plugin.not_enabled",
-            "fire_schedule needs the 'schedule' plugin: add it to [app].plugins",
-            {"plugin": "schedule"},
-        )
+    scheduler = _extension(app, "schedule", "fire_schedule")
     name = schedule if isinstance(schedule, str) else schedule.__name__
     return await scheduler.fire_now(name)
 
@@ -59,16 +51,21 @@ def http_client(app: App, *, base_url: str = "http://testserver") -> Any:
     """An ``httpx.AsyncClient`` calling a booted app's ASGI application in-process."""
     import httpx
 
-    runtime = app.extensions.get("http")
-    if runtime is None:
+    runtime = _extension(app, "http", "http_client")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.asgi), base_url=base_url)
+
+
+def _extension(app: App, plugin: str, helper: str) -> Any:
+    found = app.extensions.get(plugin)
+    if found is None:
         from mega.errors import MegaConfigError
 
         raise MegaConfigError(
             "plugin.not_enabled",
-            "http_client needs the 'http' plugin: add it to [app].plugins",
-            {"plugin": "http"},
+            f"{helper} needs the {plugin!r} plugin: add it to [app].plugins",
+            {"plugin": plugin},
         )
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.asgi), base_url=base_url)
+    return found
 
 
 __all__ = ["boot_app", "fire_schedule", "http_client"]

@@ -36,6 +36,14 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+async def run_phase(phase: Callable[..., Any], *args: Any) -> Response | None:
+    """Call a middleware phase (sync or async); a Response it returns takes over."""
+    outcome = phase(*args)
+    if inspect.isawaitable(outcome):
+        outcome = await outcome
+    return outcome if isinstance(outcome, Response) else None
+
+
 async def read_form(request: Request, limits: tuple[int, int]) -> dict[str, Any]:
     """The form as a dict (a repeated field becomes a list); uploads are spooled to disk."""
     from starlette.formparsers import MultiPartException
@@ -173,6 +181,10 @@ def compile_route(
     body_adapter = TypeAdapter(body_type) if body_name else None
     query_names = tuple(n for n in fields if location[n] == "query")
     middleware = app_middleware + r.middleware
+    # the phases in the order they run: before outer-to-inner, after and error inner-to-outer
+    befores = [mw.before for mw in middleware if hasattr(mw, "before")]
+    afters = [mw.after for mw in reversed(middleware) if hasattr(mw, "after")]
+    on_errors = [mw.error for mw in reversed(middleware) if hasattr(mw, "error")]
     debug = app.config.app.debug
     csrf = r.csrf and r.method in BODY_METHODS and csrf_enabled
     log = app.log
@@ -217,14 +229,10 @@ def compile_route(
                 except ValidationError as exc:
                     return responses.invalid_input(exc, None)
                 kwargs[body_name] = value  # type: ignore[index]
-            for mw in middleware:
-                before = getattr(mw, "before", None)
-                if before is not None:
-                    early = before(ctx)
-                    if inspect.isawaitable(early):
-                        early = await early
-                    if isinstance(early, Response):
-                        return early
+            for phase in befores:
+                early = await run_phase(phase, ctx)
+                if early is not None:
+                    return early
             result = fn(**kwargs)
             if inspect.isawaitable(result):
                 result = await result
@@ -233,24 +241,14 @@ def compile_route(
                 if isinstance(result, Response)
                 else responses.ok(result, ctx.status, ctx.headers)
             )
-            for mw in reversed(middleware):
-                after = getattr(mw, "after", None)
-                if after is not None:
-                    replaced = after(ctx, response)
-                    if inspect.isawaitable(replaced):
-                        replaced = await replaced
-                    if isinstance(replaced, Response):
-                        response = replaced
+            for phase in afters:
+                response = await run_phase(phase, ctx, response) or response
             return response
         except Exception as exc:
-            for mw in reversed(middleware):
-                on_error = getattr(mw, "error", None)
-                if on_error is not None:
-                    handled = on_error(ctx, exc)
-                    if inspect.isawaitable(handled):
-                        handled = await handled
-                    if isinstance(handled, Response):
-                        return handled
+            for phase in on_errors:
+                handled = await run_phase(phase, ctx, exc)
+                if handled is not None:
+                    return handled
             return responses.from_exception(exc, ctx.request_id, debug=debug, log=log)
 
     handler_name = (
