@@ -106,6 +106,15 @@ def check_plugins(
     )
 
 
+def _summary(registered: list[str]) -> str:
+    """``["generator a", "generator b", "command c"]`` -> ``"2 generators, 1 command"``."""
+    counts: dict[str, int] = {}
+    for item in registered:
+        kind = item.rsplit(" ", 1)[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items()) or "-"
+
+
 def _print_table(rows: list[dict[str, Any]], *, project: bool) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -125,9 +134,10 @@ def _print_table(rows: list[dict[str, Any]], *, project: bool) -> None:
             row["distribution"],
             "yes" if row["enabled"] else "no",
             caps,
-            ", ".join(row["registered"]) or "-",
+            _summary(row["registered"]),
         )
     console = Console()
     console.print(table)
     if not project:
         console.print("[dim]no mega.toml here: showing installed plugins only[/dim]")
+    console.print("[dim]mega plugins --json lists every registered name[/dim]")

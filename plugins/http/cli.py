@@ -72,6 +72,7 @@ def routes_command(
     from rich.table import Table
 
     table = Table("method", "path", "name", "handler", "middleware", box=None)
+    table.columns[3].overflow = "fold"
     for row in rows:
         table.add_row(
             row["method"],

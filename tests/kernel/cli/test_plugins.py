@@ -47,7 +47,9 @@ def test_plugins_json_shows_enabled_plugins_and_what_they_registered(mega, proje
 
 def test_plugins_table_lists_installed_plugins(mega, project):
     out = mega("plugins", cwd=project).stdout
-    assert "memory" in out and "mega-framework" in out and "cache driver memory" in out
+    assert "memory" in out and "mega-framework" in out
+    assert "1 cache driver, 1 session driver" in out  # names are in --json
+    assert "4 generators, 2 commands" in out
 
 
 def test_plugins_check_reports_every_problem_at_once(mega, project, site, enable):
