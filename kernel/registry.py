@@ -5,7 +5,8 @@ distribution may register a reserved name; anyone registering a taken name fails
 registration time, and the error names the name and both owners.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: with it, typing.NamedTuple compiles a
+# ForwardRef per field at import (41 compile() calls at boot, measured in bench/boot.py).
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -188,7 +189,7 @@ class Registry:
         self.by_plugin: dict[str, list[str]] = {}
 
     @property
-    def generators(self) -> NameRegistry[GeneratorDef]:
+    def generators(self) -> NameRegistry["GeneratorDef"]:
         """Generators by name; the kernel's own are added on first access.
 
         Booting an app never needs them, and adding them costs an import and template checks
@@ -201,7 +202,7 @@ class Registry:
             register_kernel_generators(self.for_plugin(KERNEL_OWNER, Path(__file__).parent))
         return self._generators
 
-    def for_plugin(self, owner: Owner, base_dir: Path) -> PluginRegistry:
+    def for_plugin(self, owner: Owner, base_dir: Path) -> "PluginRegistry":
         return PluginRegistry(self, owner, base_dir)
 
     def contributions(self, kind: str) -> NameRegistry[Any]:

@@ -124,3 +124,23 @@ def test_invalid_plugin_names_are_rejected_by_the_spec():
     with pytest.raises(MegaConfigError) as err:
         PluginSpec(name="ok", requires="db")  # a bare string, not a tuple
     assert err.value.code == "plugin.invalid_spec"
+
+
+def test_the_fast_scan_finds_what_importlib_metadata_finds(site):
+    import importlib.metadata as md
+
+    site.plugin("alpha")
+    egg = site.root / "legacy_pkg.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: legacy-pkg\nVersion: 0.9\n")
+    (egg / "entry_points.txt").write_text(
+        "# a comment\n[console_scripts]\nlegacy = legacy_mod:main\n\n"
+        "[mega.plugins]\nlegacy = legacy_mod\n"
+    )
+    ours = {(e.name, e.value, e.distribution, e.dist_version) for e in Catalog.scan().entries()}
+    theirs = {
+        (ep.name, ep.value, ep.dist.metadata["Name"].lower(), ep.dist.version)
+        for ep in md.entry_points(group="mega.plugins")
+    }
+    assert ours == theirs
+    assert ("legacy", "legacy_mod", "legacy-pkg", "0.9") in ours
