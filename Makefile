@@ -24,7 +24,7 @@ demo: venv
 	cd $(DEMO) && ../../$(BIN)/mega g service greeting
 	cd $(DEMO) && ../../$(BIN)/mega run --once
 	cd $(DEMO) && ../../$(BIN)/python -m pytest -q
-	@echo "demo project in $(DEMO): cd $(DEMO) && ../../$(BIN)/mega run"
+	@echo "demo project in $(DEMO): cd $(DEMO) && ../../$(BIN)/mega serve   (http://127.0.0.1:8000)"
 
 ## test: install everything (.[all,dev]), lint and type-check, run the whole suite
 test: lint
