@@ -45,6 +45,11 @@ class FileStore:
     async def close(self) -> None:
         return None
 
+    async def health(self) -> None:
+        """Readiness check: the folder exists and is writable."""
+        if not await asyncio.to_thread(os.access, self.folder, os.W_OK):
+            raise OSError(f"{self.folder} is not a writable folder")
+
     def _file(self, key: str) -> Path:
         return self.folder / (hashlib.sha256(key.encode()).hexdigest() + ".json")
 

@@ -123,7 +123,8 @@ def compile_route(
     except Exception as exc:
         raise MegaConfigError(
             "http.invalid_handler",
-            f"{where}: cannot read the handler's annotations: {exc}",
+            f"{where}: cannot read the handler's annotations: {exc}; the names they use "
+            "must be importable at runtime (not only under TYPE_CHECKING)",
             {"route": r.name},
         ) from exc
     path_names = set(r.path_params)

@@ -38,6 +38,10 @@ class MemoryCache:
     async def close(self) -> None:
         self._entries = None
 
+    async def health(self) -> dict[str, int]:
+        """Readiness check: connected; reports the number of entries."""
+        return {"entries": len(self._live())}
+
     async def get(self, key: str, default: Any = None) -> Any:
         """The value under ``key``, or ``default`` when absent or expired."""
         entries = self._live()

@@ -90,6 +90,10 @@ class PostgresLock(Lock):
                 )
                 await conn.execute(self._ddl)
 
+    async def health(self) -> None:
+        """Readiness check: the database answers."""
+        await self._pool.fetchval("SELECT 1")
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()

@@ -100,6 +100,16 @@ class RedisLock(Lock):
         self._clients.clear()
         self._scripts.clear()
 
+    async def health(self) -> dict[str, int]:
+        """Readiness check: a majority of masters answer PING."""
+        results = await asyncio.gather(*(c.ping() for c in self._clients), return_exceptions=True)
+        up = sum(1 for r in results if not isinstance(r, BaseException))
+        if up < self.quorum:
+            raise ConnectionError(
+                f"{up} of {len(self._clients)} redis masters answer; a lock needs {self.quorum}"
+            )
+        return {"masters_up": up}
+
     def _key(self, key: str) -> str:
         return self.options.key_prefix + key
 

@@ -45,6 +45,10 @@ class RedisStore:
             await self._client.aclose()
             self._client = None
 
+    async def health(self) -> None:
+        """Readiness check: the server answers PING."""
+        await self._client.ping()
+
     async def get(self, key: str, default: Any = None) -> Any:
         raw = await self._client.get(self.options.key_prefix + key)
         return default if raw is None else json.loads(raw)

@@ -61,6 +61,11 @@ class SqliteLock(Lock):
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.executescript(SCHEMA)
 
+    async def health(self) -> None:
+        """Readiness check: the lock file answers."""
+        async with self._db.execute("SELECT 1") as cursor:
+            await cursor.fetchone()
+
     async def close(self) -> None:
         if self._db is not None:
             await self._db.close()
