@@ -289,3 +289,30 @@ def http_project(tmp_path, monkeypatch):
             _forget_apps()
 
     return make
+
+
+@pytest.fixture
+def pip_install_into() -> Callable[[Path, Path], Path]:
+    """``pip_install_into(target, package)``: ``pip install --no-deps --target`` a folder or a
+    wheel; returns the target, ready for PYTHONPATH (what a user's `pip install` leaves)."""
+    return _pip_install_into
+
+
+def _pip_install_into(target: Path, package: Path) -> Path:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(package),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return target

@@ -45,7 +45,7 @@ def test_first_party_plugins_are_registered_as_entry_points():
 
 
 @pytest.mark.timeout(300)
-def test_a_built_wheel_imports_discovers_plugins_and_boots(tmp_path):
+def test_a_built_wheel_imports_discovers_plugins_and_boots(tmp_path, pip_install_into):
     dist = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(ROOT)],
@@ -58,23 +58,7 @@ def test_a_built_wheel_imports_discovers_plugins_and_boots(tmp_path):
     assert "mega/py.typed" in names
     assert "mega/plugins/memory/__init__.py" in names
     assert "mega/scaffolds/project/mega.toml.tpl" in names
-    target = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    target = pip_install_into(tmp_path / "site", wheel)
     # -S: no site processing, so the editable install's import hook is not active; the wheel's
     # copy comes first on sys.path and the venv's libraries after it.
     libs = [p for p in sys.path if p.endswith("site-packages")]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 WIDGET_PLUGIN = """
 import pathlib
@@ -117,30 +115,14 @@ def test_generate_outside_a_project_says_how_to_make_one(mega):
 
 
 def test_the_adapter_generator_makes_a_plugin_that_pip_installs_and_boots(
-    mega, project, tmp_path, enable
+    mega, project, tmp_path, enable, pip_install_into
 ):
     mega("g", "adapter", "acme-cache", cwd=project)
     plugin_dir = project / "plugins/acme-cache"
     tests = mega.pytest(plugin_dir)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "1 passed" in tests.stdout
-    target = tmp_path / "installed"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(plugin_dir),
-        ],
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
+    target = pip_install_into(tmp_path / "installed", plugin_dir)
     mega.pythonpath.append(str(target))
     enable("acme-cache", extra='\n[adapters.cache.acme]\ndriver = "acme-cache"\nprefix = "p:"\n')
     assert "no problems" in mega("plugins", "check", cwd=project).stdout
