@@ -59,7 +59,8 @@ def build_cli() -> typer.Typer:
     return cli
 
 
-BUILTIN_COMMANDS = frozenset({"new", "g", "run", "plugins"})
+#: commands the CLI itself defines (the registry's reserved command names are a wider set)
+KERNEL_COMMANDS = frozenset({"new", "g", "run", "plugins"})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     cli = build_cli()
     command = next((a for a in args if not a.startswith("-")), None)
-    if command is not None and command not in BUILTIN_COMMANDS:
+    if command is not None and command not in KERNEL_COMMANDS:
         _add_plugin_commands(cli, command)
     cli(args=args, prog_name="mega")
 
@@ -79,12 +80,12 @@ def _add_plugin_commands(cli: typer.Typer, wanted: str) -> None:
         fail(
             "cli.unknown_command",
             f"no such command {wanted!r}; builtin commands: "
-            f"{', '.join(sorted(BUILTIN_COMMANDS))}. Plugin commands need a project: run mega "
+            f"{', '.join(sorted(KERNEL_COMMANDS))}. Plugin commands need a project: run mega "
             "inside a directory with a mega.toml",
         )
     commands = app.registry.commands
     if wanted not in commands:
-        known = sorted(BUILTIN_COMMANDS | set(commands))
+        known = sorted(KERNEL_COMMANDS | set(commands))
         fail(
             "cli.unknown_command",
             f"no such command {wanted!r}; available: {', '.join(known)}. A plugin command "

@@ -33,6 +33,15 @@ def generate_command(
         return
     if generator in BUILTIN_GENERATORS and generator not in generators:
         provider = BUILTIN_GENERATORS[generator]
+        if provider not in app.catalog.names:
+            # advising "enable it" would only lead to plugin.unknown
+            raise MegaConfigError(
+                "generate.plugin_not_available",
+                f"generator {generator!r} belongs to mega's first-party plugin {provider!r}, "
+                f"which this installation does not have (installed: "
+                f"{', '.join(app.catalog.names)}); upgrade mega-framework to get it",
+                {"generator": generator, "plugin": provider},
+            )
         raise MegaConfigError(
             "generate.plugin_not_enabled",
             f"generator {generator!r} comes with mega's first-party plugin {provider!r}, which "
@@ -72,5 +81,10 @@ def _print_list(app: object) -> None:
             table.add_row(name, generators.owner_of(name).plugin, definition.description)
         else:
             plugin = BUILTIN_GENERATORS[name]
-            table.add_row(name, plugin, f"[dim](enable plugin {plugin!r} to use)[/dim]")
+            hint = (
+                f"enable plugin {plugin!r} to use"
+                if plugin in app.catalog.names  # type: ignore[attr-defined]
+                else f"plugin {plugin!r} is not installed"
+            )
+            table.add_row(name, plugin, f"[dim]({hint})[/dim]")
     Console().print(table)

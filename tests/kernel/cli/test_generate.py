@@ -88,13 +88,20 @@ def test_the_list_shows_builtin_and_plugin_generators_with_owners(mega, project,
     rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
     assert re.search(r"service\s+kernel\s+A service class", rows["service"])
     assert re.search(r"widget\s+widgets\s+A widget class", rows["widget"])
-    assert "enable plugin 'jobs'" in rows["job"]
+    assert "enable plugin 'schedule'" in rows["schedule"]  # installed, not enabled
+    assert "plugin 'jobs' is not installed" in rows["job"]  # no such plugin in this release
 
 
 def test_a_builtin_generator_of_a_disabled_plugin_says_which_plugin(mega, project):
-    result = mega("g", "job", "SendMail", cwd=project, ok=False)
+    result = mega("g", "schedule", "Nightly", cwd=project, ok=False)
     assert "error[generate.plugin_not_enabled]" in result.stderr
-    assert "'jobs'" in result.stderr
+    assert "add 'schedule' to [app].plugins" in result.stderr
+
+
+def test_a_builtin_generator_of_a_plugin_not_installed_does_not_advise_enabling_it(mega, project):
+    result = mega("g", "job", "SendMail", cwd=project, ok=False)
+    assert "error[generate.plugin_not_available]" in result.stderr
+    assert "'jobs'" in result.stderr and "upgrade mega-framework" in result.stderr
 
 
 def test_an_unknown_generator_or_bad_name_is_a_clear_error(mega, project):
