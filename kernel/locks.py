@@ -168,6 +168,14 @@ class Lock:
         """Delete ``key`` (or set its TTL to ``keep_ms``) if held by ``owner``."""
         raise NotImplementedError
 
+    async def connect(self) -> None:
+        """Open the backend connection (called by the kernel at boot)."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Close the backend connection (called by the kernel at shutdown)."""
+        raise NotImplementedError
+
     async def try_acquire(self, key: str, *, ttl_ms: int, fence: str | None = None) -> Held | None:
         """Try once: a ``Held`` (auto-extended until released), or None when someone holds it.
 

@@ -2,28 +2,26 @@
 
 A driver's test module imports the tests and provides one fixture, ``lock_factory``: an async
 callable returning a new, connected lock adapter on the shared backend (call it twice to get two
-independent holders, as two processes would be)::
+independent holders, as two processes would be). ``connected_locks`` builds one and closes every
+lock it made::
 
     from mega.testing.lock_suite import *  # noqa: F403
+    from mega.testing.lock_suite import connected_locks
 
     @pytest.fixture
     async def lock_factory(tmp_path):
-        made = []
-        async def make():
-            lock = MyLock(alias="t", options=MyLockOptions(...))
-            await lock.connect()
-            made.append(lock)
-            return lock
-        yield make
-        for lock in made:
-            await lock.close()
+        options = MyLockOptions(...)
+        async with connected_locks(lambda: MyLock(alias="t", options=options)) as make:
+            yield make
+        # remove what the test left on the backend here
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -31,6 +29,25 @@ from mega.errors import MegaConfigError
 from mega.locks import MIN_TTL_MS, Lock, LockBusy
 
 LockFactory = Callable[[], Awaitable[Lock]]
+
+
+@contextlib.asynccontextmanager
+async def connected_locks(build: Callable[[], Lock]) -> AsyncIterator[LockFactory]:
+    """Yield ``make``: each call builds a lock with ``build()`` and connects it; every lock made is
+    closed when the block ends."""
+    made: list[Lock] = []
+
+    async def make() -> Lock:
+        lock = build()
+        await lock.connect()
+        made.append(lock)
+        return lock
+
+    try:
+        yield make
+    finally:
+        for lock in made:
+            await lock.close()
 
 
 def _key() -> str:

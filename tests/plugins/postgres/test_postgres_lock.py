@@ -9,6 +9,7 @@ import pytest
 from mega import MegaConfigError
 from mega.plugins.postgres import PostgresLock, PostgresLockOptions
 from mega.testing.lock_suite import *  # noqa: F403
+from mega.testing.lock_suite import connected_locks
 from mega.testing.services import require
 
 
@@ -16,20 +17,11 @@ from mega.testing.services import require
 async def lock_factory():
     require("postgres")
     options = PostgresLockOptions(table=f"mega_test_locks_{uuid.uuid4().hex[:12]}")
-    made = []
-
-    async def make():
-        lock = PostgresLock(alias="t", options=options)
-        await lock.connect()
-        made.append(lock)
-        return lock
-
-    yield make
-    if made:
-        async with made[0]._pool.acquire() as conn:
+    async with connected_locks(lambda: PostgresLock(alias="t", options=options)) as make:
+        yield make
+        cleaner = await make()
+        async with cleaner._pool.acquire() as conn:
             await conn.execute(f"DROP TABLE IF EXISTS {options.table}, {options.table}_fences")
-    for lock in made:
-        await lock.close()
 
 
 def test_the_table_name_must_be_a_plain_identifier():

@@ -8,6 +8,7 @@ import pytest
 
 from mega.plugins.redis import RedisLock, RedisLockOptions
 from mega.testing.lock_suite import *  # noqa: F403
+from mega.testing.lock_suite import connected_locks
 from mega.testing.services import require
 
 
@@ -15,22 +16,12 @@ from mega.testing.services import require
 async def lock_factory():
     require("redis")
     options = RedisLockOptions(key_prefix=f"mega-test:{uuid.uuid4().hex[:12]}:")
-    made = []
-
-    async def make():
-        lock = RedisLock(alias="t", options=options)
-        await lock.connect()
-        made.append(lock)
-        return lock
-
-    yield make
-    if made:
-        client = made[0]._clients[0]
+    async with connected_locks(lambda: RedisLock(alias="t", options=options)) as make:
+        yield make
+        [client] = (await make())._clients
         keys = [k async for k in client.scan_iter(match=f"{options.key_prefix}*")]
         if keys:
             await client.delete(*keys)
-    for lock in made:
-        await lock.close()
 
 
 def test_at_least_one_master_url_is_required():

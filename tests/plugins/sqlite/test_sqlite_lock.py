@@ -8,21 +8,14 @@ from mega import MegaConfigError, MegaError
 from mega.plugins.sqlite import SqliteLock, SqliteLockOptions
 from mega.testing import boot_app
 from mega.testing.lock_suite import *  # noqa: F403
+from mega.testing.lock_suite import connected_locks
 
 
 @pytest.fixture
 async def lock_factory(tmp_path):
-    made = []
-
-    async def make():
-        lock = SqliteLock(alias="t", options=SqliteLockOptions(path=str(tmp_path / "l.db")))
-        await lock.connect()
-        made.append(lock)
-        return lock
-
-    yield make
-    for lock in made:
-        await lock.close()
+    options = SqliteLockOptions(path=str(tmp_path / "l.db"))
+    async with connected_locks(lambda: SqliteLock(alias="t", options=options)) as make:
+        yield make
 
 
 async def test_the_driver_is_reached_through_ctx_lock(tmp_path):
