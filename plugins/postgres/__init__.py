@@ -1,20 +1,30 @@
-"""The ``postgres`` plugin: PostgreSQL-backed drivers. Registers the ``postgres`` lock driver."""
+"""The ``postgres`` plugin: PostgreSQL drivers. Registers the ``postgres`` db driver and dialect
+(asyncpg, pooled) and the ``postgres`` lock driver."""
 
 from __future__ import annotations
 
 from mega import PluginRegistry, PluginSpec, hookimpl
 
+from .database import PostgresDatabase, PostgresDialect, PostgresOptions
 from .lock import PostgresLock, PostgresLockOptions
 
 plugin = PluginSpec(
     name="postgres",
-    description="PostgreSQL drivers: lock (lock table with fencing tokens)",
-    provides=("lock",),
+    description="PostgreSQL: db adapter and dialect (asyncpg), lock (fencing tokens)",
+    provides=("db", "lock"),
 )
 
 
 @hookimpl
 def mega_register(registry: PluginRegistry) -> None:
+    registry.adapter_driver(
+        "db",
+        "postgres",
+        PostgresDatabase,
+        options=PostgresOptions,
+        description="PostgreSQL through asyncpg's pool; transactional DDL, partitions",
+    )
+    registry.dialect("postgres", PostgresDialect)
     registry.adapter_driver(
         "lock",
         "postgres",
@@ -24,4 +34,11 @@ def mega_register(registry: PluginRegistry) -> None:
     )
 
 
-__all__ = ["PostgresLock", "PostgresLockOptions", "plugin"]
+__all__ = [
+    "PostgresDatabase",
+    "PostgresDialect",
+    "PostgresLock",
+    "PostgresLockOptions",
+    "PostgresOptions",
+    "plugin",
+]

@@ -1,0 +1,155 @@
+"""The ``db`` plugin and the public database API: models, the dialect contract, CRUD.
+
+Dialect plugins (``sqlite``, ``postgres``, ``maria``, or a third party's) register a ``db``
+adapter driver — a ``Database`` subclass — and its ``Dialect``. This plugin adds what works on
+any of them: the ``mega g model`` generator. See docs/db.md (models and CRUD) and
+docs/dialects.md (writing a dialect).
+"""
+
+from __future__ import annotations
+
+from mega import PluginRegistry, PluginSpec, hookimpl
+
+from .database import Database, Page
+from .dialect import Capabilities, Dialect, ModelPlan, Unsupported, unsupported
+from .errors import (
+    ConnectionLost,
+    DbError,
+    IntegrityViolation,
+    InvalidQuery,
+    QueryError,
+    RetryableDbError,
+    connection_lost,
+    integrity,
+    lock_timeout,
+    query_failed,
+    retryable,
+)
+from .expressions import Condition, Order
+from .fields import (
+    MISSING,
+    BigInt,
+    Bool,
+    Bytes,
+    Date,
+    DateTime,
+    Decimal,
+    Enum,
+    Field,
+    Float,
+    Int,
+    Json,
+    String,
+    Text,
+    Uuid,
+)
+from .model import Model
+from .schema import (
+    AddColumn,
+    AddForeignKey,
+    AlterColumn,
+    ColumnInfo,
+    CreateIndex,
+    CreatePartition,
+    CreateTable,
+    DropColumn,
+    DropForeignKey,
+    DropIndex,
+    DropTable,
+    ForeignKeyDef,
+    ForeignKeyInfo,
+    Index,
+    IndexDef,
+    IndexInfo,
+    Op,
+    PartitionBy,
+    RawSQL,
+    RenameColumn,
+    RenameTable,
+    Table,
+    TableInfo,
+)
+
+plugin = PluginSpec(
+    name="db",
+    description="Models and CRUD on any db adapter; the `mega g model` generator",
+)
+
+
+@hookimpl
+def mega_register(registry: PluginRegistry) -> None:
+    from mega.kernel_generators import scaffolds_dir
+
+    registry.generator(
+        "model",
+        dir=scaffolds_dir() / "db",
+        description="A model in apps/<app>/models/, with a CRUD test on the embedded sqlite",
+        files=[
+            {"path": "apps/{{ app }}/models/{{ snake }}.py", "template": "model.py.tpl"},
+            {"path": "tests/{{ app }}/test_{{ snake }}_model.py", "template": "test_model.py.tpl"},
+        ],
+    )
+
+
+__all__ = [
+    "MISSING",
+    "AddColumn",
+    "AddForeignKey",
+    "AlterColumn",
+    "BigInt",
+    "Bool",
+    "Bytes",
+    "Capabilities",
+    "ColumnInfo",
+    "Condition",
+    "ConnectionLost",
+    "CreateIndex",
+    "CreatePartition",
+    "CreateTable",
+    "Database",
+    "Date",
+    "DateTime",
+    "DbError",
+    "Decimal",
+    "Dialect",
+    "DropColumn",
+    "DropForeignKey",
+    "DropIndex",
+    "DropTable",
+    "Enum",
+    "Field",
+    "Float",
+    "ForeignKeyDef",
+    "ForeignKeyInfo",
+    "Index",
+    "IndexDef",
+    "IndexInfo",
+    "Int",
+    "IntegrityViolation",
+    "InvalidQuery",
+    "Json",
+    "Model",
+    "ModelPlan",
+    "Op",
+    "Order",
+    "Page",
+    "PartitionBy",
+    "QueryError",
+    "RawSQL",
+    "RenameColumn",
+    "RenameTable",
+    "RetryableDbError",
+    "String",
+    "Table",
+    "TableInfo",
+    "Text",
+    "Unsupported",
+    "Uuid",
+    "connection_lost",
+    "integrity",
+    "lock_timeout",
+    "plugin",
+    "query_failed",
+    "retryable",
+    "unsupported",
+]
