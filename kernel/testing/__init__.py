@@ -55,6 +55,23 @@ def http_client(app: App, *, base_url: str = "http://testserver") -> Any:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=runtime.asgi), base_url=base_url)
 
 
+@asynccontextmanager
+async def scratch_db(*models: type, path: str = ":memory:") -> AsyncIterator[Any]:
+    """A connected embedded SQLite ``db`` adapter with a table per model, closed after the block.
+
+    For unit tests of models and services; an app's own tests get ``ctx.db()`` from ``app``."""
+    from mega.plugins.db import CreateTable  # type: ignore[import-not-found]
+    from mega.plugins.sqlite import SqliteDatabase, SqliteOptions  # type: ignore[import-not-found]
+
+    db = SqliteDatabase(alias="scratch", options=SqliteOptions(path=path))
+    await db.connect()
+    try:
+        await db.apply([CreateTable(model.table_def()) for model in models])  # type: ignore[attr-defined]
+        yield db
+    finally:
+        await db.close()
+
+
 def _extension(app: App, plugin: str, helper: str) -> Any:
     found = app.extensions.get(plugin)
     if found is None:
@@ -68,4 +85,4 @@ def _extension(app: App, plugin: str, helper: str) -> Any:
     return found
 
 
-__all__ = ["boot_app", "fire_schedule", "http_client"]
+__all__ = ["boot_app", "fire_schedule", "http_client", "scratch_db"]

@@ -52,6 +52,8 @@ class PostgresOptions(BaseModel):
     pool_max: int = Field(default=10, ge=1)
     #: a statement running longer is cancelled (None: no limit)
     command_timeout_ms: int | None = Field(default=None, gt=0)
+    #: shown in pg_stat_activity
+    application_name: str = "mega"
     #: prepared statements kept per connection (asyncpg's cache)
     statement_cache_size: int = Field(default=256, ge=0)
 
@@ -186,7 +188,9 @@ class PostgresDatabase(Database):
         self._pool: Any = None
 
     def _connect_kwargs(self) -> dict[str, Any]:
-        settings = {"search_path": self.options.schema_name} if self.options.schema_name else {}
+        settings = {"application_name": self.options.application_name}
+        if self.options.schema_name:
+            settings["search_path"] = self.options.schema_name
         timeout = self.options.command_timeout_ms
         return {
             "server_settings": settings,
@@ -289,11 +293,13 @@ class PostgresDatabase(Database):
             if state.startswith("08") or state in ("57P01", "57P02", "57P03"):
                 return connection_lost(self.alias, exc)
             return None
-        if isinstance(
-            exc, errors.ConnectionDoesNotExistError | ConnectionError | asyncpg.InterfaceError
-        ) and ("closed" in str(exc) or not isinstance(exc, asyncpg.InterfaceError)):
+        if isinstance(exc, errors.ConnectionDoesNotExistError | OSError):
             return connection_lost(self.alias, exc)
-        if isinstance(exc, OSError):
+        # a terminated server connection detaches from its pool: asyncpg then says "closed"
+        # or "released back to the pool" about the proxy the transaction still holds
+        if isinstance(exc, asyncpg.InterfaceError) and any(
+            word in str(exc) for word in ("closed", "released back to the pool")
+        ):
             return connection_lost(self.alias, exc)
         return None
 
