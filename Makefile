@@ -2,17 +2,19 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml contrib/*/pyproject.toml | cksum | cut -d' ' -f1)
 DEMO   ?= .demo/hello
 
 .PHONY: demo test lint bench venv clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml contrib/mega-duckdb/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	# a third-party dialect, installed as its users would: proves pip + entry points end to end
+	$(BIN)/python -m pip install --quiet -e contrib/mega-duckdb
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -33,8 +35,8 @@ test: lint
 # mypy cannot follow setuptools' editable import hook for the kernel/ -> mega remap, so it
 # type-checks the kernel through a symlink named after the package.
 lint: venv
-	$(BIN)/ruff check kernel plugins tests bench
-	$(BIN)/ruff format --check kernel plugins tests bench
+	$(BIN)/ruff check kernel plugins tests bench contrib
+	$(BIN)/ruff format --check kernel plugins tests bench contrib
 	@mkdir -p build/typecheck && ln -sfn ../../kernel build/typecheck/mega
 	MYPYPATH=build/typecheck $(BIN)/mypy -p mega
 

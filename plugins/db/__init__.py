@@ -44,6 +44,7 @@ from .fields import (
     Uuid,
 )
 from .model import Model
+from .pool import ConnectionPool
 from .schema import (
     AddColumn,
     AddForeignKey,
@@ -103,6 +104,7 @@ __all__ = [
     "ColumnInfo",
     "Condition",
     "ConnectionLost",
+    "ConnectionPool",
     "CreateIndex",
     "CreatePartition",
     "CreateTable",

@@ -106,7 +106,7 @@ class MariaDialect(Dialect):
             return "ENUM(" + ", ".join(self.literal(v) for v in field.values) + ")"  # type: ignore[attr-defined]
         return self.TYPES[kind]
 
-    def autoincrement_column(self, field: ModelField) -> str:
+    def autoincrement_column(self, table: str, field: ModelField) -> str:
         return f"{self.column_type(field)} NOT NULL AUTO_INCREMENT PRIMARY KEY"
 
     def converters(self, field: ModelField) -> tuple[Converter | None, Converter | None]:

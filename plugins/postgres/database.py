@@ -92,7 +92,7 @@ class PostgresDialect(Dialect):
             return f"numeric({field.precision}, {field.scale})"  # type: ignore[attr-defined]
         return self.TYPES[field.kind]
 
-    def autoincrement_column(self, field: ModelField) -> str:
+    def autoincrement_column(self, table: str, field: ModelField) -> str:
         # serial, not identity: identity columns are refused on partitioned tables before PG 17
         return ("serial" if field.kind == "int" else "bigserial") + " PRIMARY KEY"
 

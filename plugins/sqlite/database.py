@@ -75,8 +75,7 @@ class SqliteDialect(Dialect):
         transactional_ddl=True,
         returning=True,
         partial_indexes=True,
-        alter_column=False,
-        alter_foreign_keys=False,
+        rebuilds_tables=True,
     )
     max_decimal_precision: ClassVar[int] = 18
     TYPES: ClassVar[dict[str, str]] = {
@@ -107,7 +106,7 @@ class SqliteDialect(Dialect):
             return f"VARCHAR({field.length})"  # type: ignore[attr-defined]
         return self.TYPES[field.kind]
 
-    def autoincrement_column(self, field: ModelField) -> str:
+    def autoincrement_column(self, table: str, field: ModelField) -> str:
         return "INTEGER PRIMARY KEY AUTOINCREMENT"
 
     def limit(self, limit: int | None, offset: int | None, params: list[Any]) -> str:
