@@ -302,6 +302,9 @@ class Database(ABC):
             offset,
         )
         rows = await self._run(self._fetch, sql, params)
+        if not plan.from_db:  # nothing to convert: the cheapest way to build the dicts
+            columns = plan.columns
+            return [dict(zip(columns, row, strict=False)) for row in rows]
         return [plan.row(row) for row in rows]
 
     async def first(
