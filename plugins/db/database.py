@@ -29,7 +29,7 @@ from mega.errors import MegaLifecycleError
 
 from .dialect import Dialect, ModelPlan
 from .errors import DbError, invalid, query_failed
-from .expressions import Compare, Condition, IsNull, Order, all_of
+from .expressions import Compare, Condition, IsNull, Or, Order, all_of
 
 if TYPE_CHECKING:
     from .fields import Field
@@ -127,9 +127,10 @@ class Database(ABC):
         """Hold the database-wide lock ``name`` (one holder across every process), waiting at
         most ``timeout_s``; raises ``DbError("db.lock_timeout")`` when it stays taken."""
 
-    @abstractmethod
     async def health(self) -> None:
-        """Readiness check: raise if the database does not answer."""
+        """Readiness check: raise if the database does not answer (override for a cheaper or
+        deeper probe)."""
+        await self.fetch_val("SELECT 1")
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -246,13 +247,20 @@ class Database(ABC):
         self, sql: str, *params: Any, batch: int = 500
     ) -> AsyncIterator[dict[str, Any]]:
         """Rows of a large result one at a time, read in batches through a server cursor."""
+        async for names, rows in self._batches(sql, params, batch):
+            for row in rows:
+                yield dict(zip(names, row, strict=True))
+
+    async def _batches(
+        self, sql: str, params: Sequence[Any], batch: int
+    ) -> AsyncIterator[tuple[list[str], list[Sequence[Any]]]]:
+        """``_stream`` inside a transaction (server cursors need one), errors mapped."""
         async with self.transaction():
             tx = self._tx.get()
             assert tx is not None
             try:
                 async for names, rows in self._stream(tx.conn, sql, params, batch):
-                    for row in rows:
-                        yield dict(zip(names, row, strict=True))
+                    yield names, rows
             except DbError:
                 raise
             except Exception as exc:
@@ -390,17 +398,9 @@ class Database(ABC):
         sql, params = self.dialect.select(
             model, self._where(model, conditions, where), self._order(model, order_by), None, None
         )
-        async with self.transaction():
-            tx = self._tx.get()
-            assert tx is not None
-            try:
-                async for _, rows in self._stream(tx.conn, sql, params, batch):
-                    for row in rows:
-                        yield plan.row(row)
-            except DbError:
-                raise
-            except Exception as exc:
-                raise self.translate(exc, sql) from exc
+        async for _, rows in self._batches(sql, params, batch):
+            for row in rows:
+                yield plan.row(row)
 
     async def insert(self, model: type[Model], values: Mapping[str, Any]) -> Any:
         """Insert one row; returns its primary key (generated or given)."""
@@ -650,13 +650,12 @@ _PARSE: dict[str, Callable[[Any], Any]] = {
 
 def _decode_cursor(cursor: str, keys: list[Order], fingerprint: str) -> list[Any]:
     def bad(reason: str) -> DbError:
-        error = invalid(
+        return invalid(
             "invalid_cursor",
             f"page cursor {cursor[:40]!r} is not valid for this query ({reason}); start from "
             "the first page",
             reason=reason,
         )
-        return error
 
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -689,8 +688,4 @@ def _keyset_condition(keys: list[Order], values: list[Any]) -> Condition:
         branch = all_of(parts)
         assert branch is not None
         branches.append(branch)
-    if len(branches) == 1:
-        return branches[0]
-    from .expressions import Or
-
-    return Or(tuple(branches))
+    return branches[0] if len(branches) == 1 else Or(tuple(branches))

@@ -32,6 +32,7 @@ from mega.plugins.db import (
     AlterColumn,
     Capabilities,
     ColumnInfo,
+    ConnectionLost,
     Database,
     DbError,
     Dialect,
@@ -230,9 +231,6 @@ class MariaDatabase(Database):
             pool.close()
             await pool.wait_closed()
 
-    async def health(self) -> None:
-        await self.fetch_val("SELECT 1")
-
     def _acquire(self) -> Any:
         if self._pool is None:
             raise self.not_connected()
@@ -429,8 +427,6 @@ class _Lease:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if exc is not None and isinstance(self._db.map_error(exc), DbError):
-            mapped = self._db.map_error(exc)
-            if mapped is not None and mapped.code == "db.connection_lost":
-                self.conn.close()
+        if exc is not None and isinstance(self._db.map_error(exc), ConnectionLost):
+            self.conn.close()
         self._db._pool.release(self.conn)

@@ -221,9 +221,6 @@ class PostgresDatabase(Database):
         if pool is not None:
             await pool.close()
 
-    async def health(self) -> None:
-        await self.fetch_val("SELECT 1")
-
     def _acquire(self) -> Any:
         if self._pool is None:
             raise self.not_connected()

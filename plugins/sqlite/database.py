@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import decimal
+import json
 import sqlite3
 import time
 import uuid
@@ -127,7 +128,7 @@ class SqliteDialect(Dialect):
         if kind == "uuid":
             return str, uuid.UUID
         if kind == "json":
-            return json_dumps, _json_loads
+            return json_dumps, json.loads
         if kind == "enum":
             return enum_value, None
         return None, None
@@ -188,12 +189,6 @@ def _int_to_decimal(scale: int) -> Converter:
     return convert
 
 
-def _json_loads(value: str) -> Any:
-    import json
-
-    return json.loads(value)
-
-
 class SqliteDatabase(Database):
     """The ``sqlite`` db adapter."""
 
@@ -248,9 +243,6 @@ class SqliteDatabase(Database):
         if pool is not None:
             for conn in pool.connections:
                 await conn.close()
-
-    async def health(self) -> None:
-        await self.fetch_val("SELECT 1")
 
     def _acquire(self) -> Any:
         if self._pool is None:

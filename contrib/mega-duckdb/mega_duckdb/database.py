@@ -182,9 +182,6 @@ class DuckDatabase(Database):
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    async def health(self) -> None:
-        await self.fetch_val("SELECT 1")
-
     def _acquire(self) -> Any:
         if self._pool is None:
             raise self.not_connected()
