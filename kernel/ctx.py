@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .adapters import DEFAULT_ALIAS
+from .errors import MegaConfigError
 
 if TYPE_CHECKING:
     from .app import App
@@ -47,6 +48,26 @@ class Ctx:
     def bus(self, alias: str = DEFAULT_ALIAS) -> Any:
         """The ``[adapters.bus.<alias>]`` adapter."""
         return self.app.adapters.get("bus", alias)
+
+    @property
+    def jobs(self) -> Any:
+        """The jobs plugin's ``Jobs``: ``await ctx.jobs.enqueue(SendEmail, payload)``."""
+        return self._extension("jobs")
+
+    @property
+    def workers(self) -> Any:
+        """The jobs plugin's worker pools: ``await ctx.workers.run(ResizeImage, payload)``."""
+        return self._extension("workers")
+
+    def _extension(self, name: str) -> Any:
+        try:
+            return self.app.extensions[name]
+        except KeyError:
+            raise MegaConfigError(
+                "plugin.not_enabled",
+                f"ctx.{name} needs the 'jobs' plugin: add it to [app].plugins",
+                {"plugin": "jobs"},
+            ) from None
 
     def adapter(self, kind: str, alias: str = DEFAULT_ALIAS) -> Any:
         """Any adapter by kind (``session``, ``presence``, ``log-sink``…) and alias."""

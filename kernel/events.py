@@ -41,7 +41,9 @@ class Events:
     def __init__(self, owner: str, names: Iterable[str]) -> None:
         self.owner = owner
         self.names = frozenset(names)
-        self._listeners: dict[str, list[Listener]] = {n: [] for n in self.names}
+        #: name -> its listeners; hot paths check ``if events.listening[name]:`` before
+        #: building an event nobody listens to
+        self.listening: dict[str, list[Listener]] = {n: [] for n in self.names}
         self._log = get_logger(component=owner)
 
     def on(self, name: str, listener: Listener) -> Callable[[], None]:
@@ -53,12 +55,12 @@ class Events:
                 f"{', '.join(sorted(self.names))}",
                 {"owner": self.owner, "event": name, "known": sorted(self.names)},
             )
-        self._listeners[name].append(listener)
-        return lambda: self._listeners[name].remove(listener)
+        self.listening[name].append(listener)
+        return lambda: self.listening[name].remove(listener)
 
     def emit(self, name: str, **data: Any) -> Event:
         event = Event(name, data)
-        for listener in self._listeners[name]:
+        for listener in self.listening[name]:
             try:
                 listener(event)
             except Exception as exc:

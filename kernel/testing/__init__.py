@@ -47,6 +47,27 @@ async def fire_schedule(app: App, schedule: type | str) -> Any:
     return await scheduler.fire_now(name)
 
 
+async def run_job(app: App, job: type, payload: Any, *, retries: bool = False) -> Any:
+    """Run a job of a booted app in-process, as a worker would, and return its result.
+
+    The payload makes the same JSON round trip it makes through a bus, so a payload a real
+    enqueue would refuse fails here too. The first failure is raised; ``retries=True`` applies
+    the job's retries and backoff first. Needs the ``jobs`` plugin enabled (no bus is used).
+    """
+    _extension(app, "jobs", "run_job")
+    import json
+
+    from mega.plugins.jobs import JobCtx  # type: ignore[import-not-found]
+    from mega.plugins.jobs.queue import encode  # type: ignore[import-not-found]
+    from mega.plugins.jobs.retry import RetryPolicy, with_retry  # type: ignore[import-not-found]
+
+    decoded = json.loads(encode(payload, what=f"run_job({job.__name__})"))
+    instance = job()
+    ctx = JobCtx(app, job.subject, 0, 1)  # type: ignore[attr-defined]
+    policy = job._retry if retries else RetryPolicy(0, job._retry.backoff)  # type: ignore[attr-defined]
+    return await with_retry(lambda: instance.run(decoded, ctx), policy)
+
+
 def http_client(app: App, *, base_url: str = "http://testserver") -> Any:
     """An ``httpx.AsyncClient`` calling a booted app's ASGI application in-process."""
     import httpx
@@ -85,4 +106,4 @@ def _extension(app: App, plugin: str, helper: str) -> Any:
     return found
 
 
-__all__ = ["boot_app", "fire_schedule", "http_client", "scratch_db"]
+__all__ = ["boot_app", "fire_schedule", "http_client", "run_job", "scratch_db"]

@@ -1,0 +1,210 @@
+"""The ``jobs`` plugin: durable jobs with retries, a run timeout and a dead-letter queue.
+
+Jobs live in ``apps/<app>/jobs/*.py`` (``mega g job <Name>``) and are enqueued with
+``await ctx.jobs.enqueue(SendEmail, payload)``; ``mega worker`` consumes them. Two bus drivers,
+chosen by config alone: ``local`` (an embedded SQLite store, no server) and ``nats`` (NATS
+JetStream). CPU-bound work goes to ``ctx.workers.run(Task, payload)`` (``mega g worker``).
+See docs/plugins/jobs.md.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from mega import App, PluginConfig, PluginRegistry, PluginSpec, hookimpl
+from mega.appmodules import discover_classes
+
+from .consume import Consumption
+from .errors import (
+    DeadLetterNotFound,
+    JobError,
+    JobPayloadError,
+    JobTimeoutError,
+    WorkerBusyError,
+    WorkerClosedError,
+    WorkerCrashedError,
+    WorkerError,
+    WorkerTimeoutError,
+)
+from .job import Job, JobCtx
+from .local_bus import LocalBus, LocalBusOptions
+from .nats_bus import NatsBus, NatsOptions
+from .queue import (
+    DEFAULT_DLQ_MAX_AGE_MS,
+    DEFAULT_RUN_TIMEOUT_MS,
+    EVENTS,
+    FAIL_PHASES,
+    JobQueue,
+    nak_delay_ms,
+)
+from .retry import Backoff
+from .runtime import Jobs
+from .transport import Published, SubjectStats
+from .workers import Worker, WorkerPools
+
+
+class JobsSettings(PluginConfig):
+    """The ``[plugins.jobs]`` table."""
+
+    #: a delivery's lease: not acked or renewed within this, it is redelivered
+    ack_wait_ms: int = Field(default=30_000, ge=1)
+    #: deliveries per message (crashes and lapsed leases redeliver); the last one's failure
+    #: goes to the DLQ
+    max_deliver: int = Field(default=5, ge=1)
+    #: lease renewal period; default max(1000, ack_wait_ms / 2); must be < ack_wait_ms
+    heartbeat_ms: int | None = Field(default=None, ge=1)
+    #: bound on a job's whole run, retries included, unless the job sets timeout_ms; 0 = none
+    run_timeout_ms: int = Field(default=DEFAULT_RUN_TIMEOUT_MS, ge=0)
+    #: how long dead letters are kept (applied when a DLQ stream is created); 0 = forever
+    dlq_max_age_ms: int = Field(default=DEFAULT_DLQ_MAX_AGE_MS, ge=0)
+    #: size cap of each DLQ stream (applied when it is created); unset = no cap
+    dlq_max_bytes: int | None = Field(default=None, ge=1)
+    #: a msg_id seen within this window is not stored again (applied at stream creation)
+    duplicate_window_ms: int = Field(default=120_000, ge=1)
+    #: on shutdown, how long runs in flight may finish before being handed back
+    drain_timeout_ms: int = Field(default=20_000, ge=0)
+    #: also consume in `mega run` / `mega serve` (off: only `mega worker` consumes)
+    consume: bool = False
+
+    @model_validator(mode="after")
+    def _heartbeat_below_ack_wait(self) -> Self:
+        if self.heartbeat_ms is not None and self.heartbeat_ms >= self.ack_wait_ms:
+            raise ValueError(
+                f"heartbeat_ms ({self.heartbeat_ms}) must be below ack_wait_ms "
+                f"({self.ack_wait_ms}), or the lease lapses between renewals"
+            )
+        return self
+
+
+plugin = PluginSpec(
+    name="jobs",
+    description="Durable jobs (local SQLite store or NATS JetStream), DLQ, CPU worker pools",
+    provides=("bus", "jobs", "workers"),
+    config=JobsSettings,
+)
+
+
+@hookimpl
+def mega_register(registry: PluginRegistry) -> None:
+    from mega.kernel_generators import scaffolds_dir
+
+    from .cli import jobs_cli, worker_command
+
+    registry.adapter_driver(
+        "bus",
+        "local",
+        LocalBus,
+        options=LocalBusOptions,
+        description="embedded durable job store in a SQLite file (no server)",
+    )
+    registry.adapter_driver(
+        "bus",
+        "nats",
+        NatsBus,
+        options=NatsOptions,
+        description="NATS JetStream (nats-py): work + DLQ streams, durable pull consumers",
+    )
+    registry.generator(
+        "job",
+        dir=scaffolds_dir() / "jobs",
+        description="A durable job in apps/<app>/jobs/, with a test that runs it",
+        files=[
+            {"path": "apps/{{ app }}/jobs/{{ snake }}.py", "template": "job.py.tpl"},
+            {"path": "tests/{{ app }}/test_{{ snake }}_job.py", "template": "test_job.py.tpl"},
+        ],
+    )
+    registry.generator(
+        "worker",
+        dir=scaffolds_dir() / "jobs",
+        description="A CPU-bound task for ctx.workers.run in apps/<app>/workers/, with a test",
+        files=[
+            {"path": "apps/{{ app }}/workers/{{ snake }}.py", "template": "worker.py.tpl"},
+            {
+                "path": "tests/{{ app }}/test_{{ snake }}_worker.py",
+                "template": "test_worker.py.tpl",
+            },
+        ],
+    )
+    registry.command("worker", worker_command, help="Consume the app's jobs until SIGTERM.")
+    registry.command("jobs", jobs_cli, help="Job streams: status, dead letters.")
+
+
+def discover_jobs(root: object) -> list[type[Job]]:
+    """Import ``apps/*/jobs/*.py``; return the job classes defined there."""
+    return discover_classes(
+        root,  # type: ignore[arg-type]
+        "jobs",
+        lambda cls: issubclass(cls, Job) and cls._retry is not None,
+        what="job",
+    )
+
+
+def discover_workers(root: object) -> list[type[Worker]]:
+    """Import ``apps/*/workers/*.py``; return the worker classes defined there."""
+    return discover_classes(
+        root,  # type: ignore[arg-type]
+        "workers",
+        lambda cls: issubclass(cls, Worker) and cls is not Worker,
+        what="worker",
+    )
+
+
+@hookimpl
+def mega_before_boot(app: App) -> None:
+    settings = app.plugin_config("jobs")
+    assert isinstance(settings, JobsSettings)
+    app.extensions["jobs"] = Jobs(app, settings, discover_jobs(app.config.root))
+    app.extensions["workers"] = WorkerPools(discover_workers(app.config.root))
+
+
+@hookimpl
+async def mega_after_boot(app: App) -> None:
+    jobs: Jobs = app.extensions["jobs"]
+    jobs.check_buses()
+    if jobs.settings.consume:
+        await jobs.start()
+
+
+@hookimpl
+async def mega_before_shutdown(app: App) -> None:
+    jobs: Jobs = app.extensions["jobs"]
+    await jobs.stop()
+    await app.extensions["workers"].close()
+
+
+__all__ = [
+    "DEFAULT_DLQ_MAX_AGE_MS",
+    "DEFAULT_RUN_TIMEOUT_MS",
+    "EVENTS",
+    "FAIL_PHASES",
+    "Backoff",
+    "Consumption",
+    "DeadLetterNotFound",
+    "Job",
+    "JobCtx",
+    "JobError",
+    "JobPayloadError",
+    "JobQueue",
+    "JobTimeoutError",
+    "Jobs",
+    "JobsSettings",
+    "LocalBus",
+    "LocalBusOptions",
+    "NatsBus",
+    "NatsOptions",
+    "Published",
+    "SubjectStats",
+    "Worker",
+    "WorkerBusyError",
+    "WorkerClosedError",
+    "WorkerCrashedError",
+    "WorkerError",
+    "WorkerPools",
+    "WorkerTimeoutError",
+    "discover_jobs",
+    "discover_workers",
+    "nak_delay_ms",
+    "plugin",
+]
