@@ -80,38 +80,25 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
 
 
 @dataclass
-class OwnRedis:
-    """A redis-server of the test's own, on a free port: stop and start it to inject faults."""
+class OwnServer:
+    """A server process of the test's own, on a free port: stop and start it to inject faults."""
 
     port: int
     proc: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+    def argv(self) -> list[str]:
+        raise NotImplementedError
 
     def start(self) -> None:
         from mega.testing.services import reachable
 
         self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            self.argv(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 10
         while not reachable("127.0.0.1", self.port, timeout=0.2):
             if time.monotonic() > deadline:
-                raise AssertionError(f"redis-server did not start on port {self.port}")
+                raise AssertionError(f"{self.argv()[0]} did not start on port {self.port}")
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -121,13 +108,56 @@ class OwnRedis:
             self.proc = None
 
 
+class OwnRedis(OwnServer):
+    """A private redis-server that keeps nothing on disk."""
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def argv(self) -> list[str]:
+        return [
+            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no",
+        ]  # fmt: skip
+
+
+@dataclass
+class OwnNats(OwnServer):
+    """A private nats-server with JetStream, its store in ``store_dir`` (kept across restarts)."""
+
+    store_dir: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def argv(self) -> list[str]:
+        return ["nats-server", "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd",
+                self.store_dir]  # fmt: skip
+
+
+def _need_binary(name: str) -> None:
+    if shutil.which(name) is None:
+        if os.environ.get("MEGA_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{name} is not installed, and MEGA_REQUIRE_SERVICES=1 needs it")
+        pytest.skip(f"{name} is not installed")
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[OwnNats]:
+    """A private nats-server (started); stopped after the test."""
+    _need_binary("nats-server")
+    server = OwnNats(free_port(), store_dir=str(tmp_path / "nats-store"))
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def own_redis_factory() -> Iterator[Callable[[], OwnRedis]]:
     """``own_redis_factory()`` starts another private redis-server; all stop after the test."""
-    if shutil.which("redis-server") is None:
-        if os.environ.get("MEGA_REQUIRE_SERVICES") == "1":
-            pytest.fail("redis-server is not installed, and MEGA_REQUIRE_SERVICES=1 needs it")
-        pytest.skip("redis-server is not installed")
+    _need_binary("redis-server")
     servers: list[OwnRedis] = []
 
     def start() -> OwnRedis:
@@ -150,13 +180,19 @@ def own_redis(own_redis_factory: Callable[[], OwnRedis]) -> OwnRedis:
 def start_mega_run() -> Iterator[Callable[..., subprocess.Popen[str]]]:
     """``start_mega_run(project, env)``: ``mega run`` in a subprocess, returned once it runs.
 
+    ``args`` and ``ready`` run another command (``("worker",)``) and wait for its ready line.
     Processes still alive at the end of the test are killed.
     """
     started: list[subprocess.Popen[str]] = []
 
-    def start(project: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    def start(
+        project: Path,
+        env: dict[str, str],
+        args: tuple[str, ...] = ("run",),
+        ready: str = "running; press Ctrl-C",
+    ) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mega", "run"],
+            [sys.executable, "-m", "mega", *args],
             cwd=project,
             env=env,
             stderr=subprocess.PIPE,
@@ -168,12 +204,12 @@ def start_mega_run() -> Iterator[Callable[..., subprocess.Popen[str]]]:
         while time.monotonic() < deadline:
             line = proc.stderr.readline() if proc.stderr else ""
             lines.append(line)
-            if "running; press Ctrl-C" in line:
+            if ready in line:
                 return proc
             if not line and proc.poll() is not None:
                 break
         proc.kill()
-        raise AssertionError("mega run did not start:\n" + "".join(lines))
+        raise AssertionError(f"mega {' '.join(args)} did not start:\n" + "".join(lines))
 
     yield start
     for proc in started:
@@ -210,6 +246,15 @@ class Mega:
                 f"mega {' '.join(args)} exited {result.returncode}:\n"
                 f"{result.stdout}\n{result.stderr}"
             )
+        return result
+
+    def python(self, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``python <args>`` in ``cwd`` with this environment; fail on a non-zero exit."""
+        result = subprocess.run(
+            [sys.executable, *args], cwd=cwd, env=self.env(), capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
         return result
 
     def pytest(self, cwd: Path) -> subprocess.CompletedProcess[str]:

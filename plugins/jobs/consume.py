@@ -91,6 +91,9 @@ class Consumption:
                 self.queue.fail_consume_loop(self.subject, exc)
                 await asyncio.sleep(min(RESET_BACKOFF_MAX_S, 0.1 * 2**failures))
                 try:
+                    # the server may have lost the streams too (restarted without its store)
+                    self.queue.forget(self.subject)
+                    await self.queue.ensure(self.subject)
                     await self.consumer.reset()
                 except Exception as reset_error:
                     self.queue.fail_consume_loop(self.subject, reset_error)

@@ -296,6 +296,9 @@ class LocalBus:
             signal.set()
         return Published(seq, stream, duplicate)
 
+    def is_missing_stream(self, error: BaseException) -> bool:
+        return isinstance(error, NoStreamError)
+
     async def publish_many(self, subject: str, items: list[bytes]) -> list[Published]:
         stream = self.stream_name(subject)
         seqs = await self._call(self._write, self._publish_many_sync, stream, items)

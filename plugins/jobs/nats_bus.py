@@ -204,7 +204,8 @@ class NatsBus:
 
     async def _on_reconnected(self) -> None:
         self.generation += 1
-        self.log.info("bus.reconnected", server=str(self.nc.connected_url))
+        url = self.nc.connected_url
+        self.log.info("bus.reconnected", server=url.netloc if url else None)
 
     # -- streams --------------------------------------------------------------------------
 
@@ -263,6 +264,9 @@ class NatsBus:
         headers = None if msg_id is None else {"Nats-Msg-Id": msg_id}
         ack = await self.js.publish(subject, data, headers=headers)
         return Published(ack.seq, ack.stream, ack.duplicate is True)
+
+    def is_missing_stream(self, error: BaseException) -> bool:
+        return isinstance(error, self.errors.NoStreamResponseError)
 
     async def publish_many(self, subject: str, items: list[bytes]) -> list[Published]:
         publish_async = self.js.publish_async

@@ -183,6 +183,13 @@ class JobQueue:
             raise
         self._ready.add(subject)
 
+    def forget(self, subject: str) -> None:
+        """Check ``subject``'s streams again on next use (after the server lost them)."""
+        self._ready.discard(subject)
+        pending = self._ensuring.get(subject)
+        if pending is not None and pending.done():
+            del self._ensuring[subject]
+
     async def enqueue(self, job: type[Job], payload: Any, msg_id: str | None = None) -> Published:
         """Store one message for ``job``; returns ``Published(seq, stream, duplicate)``.
 
@@ -200,7 +207,15 @@ class JobQueue:
         if subject not in self._ready:
             await self.ensure(subject)
         data = encode(payload, what=f"enqueue({job.__name__})")
-        published = await self.bus.publish(subject, data, msg_id)
+        try:
+            published = await self.bus.publish(subject, data, msg_id)
+        except Exception as exc:
+            if not self.bus.is_missing_stream(exc):
+                raise
+            # the server lost the stream since we checked (restarted without its store)
+            self.forget(subject)
+            await self.ensure(subject)
+            published = await self.bus.publish(subject, data, msg_id)
         if self._listeners["dispatch"]:
             self._emit(
                 "dispatch",

@@ -104,6 +104,10 @@ class JobBus(Protocol):
         """Store one message durably; returns once the store confirmed it."""
         ...
 
+    def is_missing_stream(self, error: BaseException) -> bool:
+        """Whether ``error`` (from a publish) means the subject's stream does not exist."""
+        ...
+
     async def publish_many(self, subject: str, items: list[bytes]) -> list[Published]:
         """Store many messages, pipelined; returns once every one is confirmed."""
         ...
