@@ -13,7 +13,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from mega import App, PluginConfig, PluginRegistry, PluginSpec, hookimpl
+from mega import App, MegaConfigError, PluginConfig, PluginRegistry, PluginSpec, hookimpl
 from mega.appmodules import discover_classes
 
 from .consume import Consumption
@@ -63,8 +63,9 @@ class JobsSettings(PluginConfig):
     dlq_max_bytes: int | None = Field(default=None, ge=1)
     #: a msg_id seen within this window is not stored again (applied at stream creation)
     duplicate_window_ms: int = Field(default=120_000, ge=1)
-    #: on shutdown, how long runs in flight may finish before being handed back
-    drain_timeout_ms: int = Field(default=20_000, ge=0)
+    #: on shutdown, how long runs in flight may finish before being handed back; must be below
+    #: [app] shutdown_timeout_ms (the drain runs inside that deadline)
+    drain_timeout_ms: int = Field(default=8_000, ge=0)
     #: also consume in `mega run` / `mega serve` (off: only `mega worker` consumes)
     consume: bool = False
 
@@ -155,6 +156,14 @@ def discover_workers(root: object) -> list[type[Worker]]:
 def mega_before_boot(app: App) -> None:
     settings = app.plugin_config("jobs")
     assert isinstance(settings, JobsSettings)
+    shutdown_ms = app.config.app.shutdown_timeout_ms
+    if settings.drain_timeout_ms >= shutdown_ms:
+        raise MegaConfigError(
+            "jobs.drain_exceeds_shutdown",
+            f"[plugins.jobs] drain_timeout_ms ({settings.drain_timeout_ms}) must be below [app] "
+            f"shutdown_timeout_ms ({shutdown_ms}): the drain runs inside the shutdown deadline",
+            {"drain_timeout_ms": settings.drain_timeout_ms, "shutdown_timeout_ms": shutdown_ms},
+        )
     app.extensions["jobs"] = Jobs(app, settings, discover_jobs(app.config.root))
     app.extensions["workers"] = WorkerPools(discover_workers(app.config.root))
 

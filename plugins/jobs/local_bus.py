@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mega import MegaLifecycleError
+from mega import MegaLifecycleError, get_logger
 
 from .errors import DeadLetterNotFound, JobError
 from .transport import ConsumerConfig, DeadLetter, Published, StreamLimits, SubjectStats
@@ -138,6 +138,7 @@ class LocalBus:
         self._pending: dict[str, list[int]] = {"ack": [], "touch": []}
         self._flush_task: asyncio.Task[None] | None = None
         self._dedup_swept = 0.0
+        self.log = get_logger(component="bus", driver="local", alias=alias)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -239,7 +240,15 @@ class LocalBus:
         if not acks and not touches:
             return
         self._pending = {"ack": [], "touch": []}
-        await self._call(self._write, self._apply_sync, acks, touches)
+        try:
+            await self._call(self._write, self._apply_sync, acks, touches)
+        except Exception as exc:
+            # keep them for the next flush; if the process dies first, the leases lapse and the
+            # messages are redelivered (at least once), never lost
+            self._pending["ack"] += acks
+            self._pending["touch"] += touches
+            self.log.warning("bus.flush_failed", acks=len(acks), error=repr(exc))
+            return
         if acks:
             self._wake_all()  # freed slots
 

@@ -165,6 +165,8 @@ class Jobs:
     ) -> list[Consumption]:
         """Start consuming the named jobs (default: all); ``concurrency`` overrides each job's."""
         selected = [self.get(n) for n in names] if names else list(self.jobs.values())
+        running = {type(c.job).subject for c in self.consumptions}
+        selected = [cls for cls in selected if cls.subject not in running]
         started = await asyncio.gather(
             *(
                 Consumption.start(

@@ -16,3 +16,7 @@ port = 8000
 [adapters.cache.default]
 driver = "memory"
 max_entries = 10000
+
+# Background jobs (`mega g job <Name>`, consumed by `mega worker`): add "jobs" to plugins, then
+# [adapters.bus.default]
+# driver = "local"          # embedded SQLite store; "nats" (servers = [...]) when you outgrow it

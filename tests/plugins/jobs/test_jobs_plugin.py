@@ -186,3 +186,12 @@ def test_jobs_cli_status_and_dead_letters(project, enable, mega):
     assert missing.returncode != 0 and "job.dead_letter_not_found" in missing.stderr
     unknown = mega("jobs", "dlq", "list", "Nope", cwd=project, ok=False)
     assert "no job 'Nope'" in unknown.stderr and "Charge (main.charge)" in unknown.stderr
+
+
+async def test_a_drain_longer_than_the_shutdown_deadline_fails_the_boot(tmp_path):
+    cfg = config(tmp_path, drain_timeout_ms=12_000)
+    cfg["app"]["shutdown_timeout_ms"] = 10_000
+    with pytest.raises(MegaConfigError) as caught:
+        async with boot_app(cfg, environ={}):
+            pass
+    assert caught.value.code == "jobs.drain_exceeds_shutdown"
