@@ -89,7 +89,8 @@ def test_the_list_shows_builtin_and_plugin_generators_with_owners(mega, project,
     assert re.search(r"service\s+kernel\s+A service class", rows["service"])
     assert re.search(r"widget\s+widgets\s+A widget class", rows["widget"])
     assert "enable plugin 'schedule'" in rows["schedule"]  # installed, not enabled
-    assert "plugin 'jobs' is not installed" in rows["job"]  # no such plugin in this release
+    assert "enable plugin 'jobs'" in rows["job"]
+    assert "plugin 'ws' is not installed" in rows["channel"]  # no such plugin in this release
 
 
 def test_a_builtin_generator_of_a_disabled_plugin_says_which_plugin(mega, project):
@@ -99,9 +100,9 @@ def test_a_builtin_generator_of_a_disabled_plugin_says_which_plugin(mega, projec
 
 
 def test_a_builtin_generator_of_a_plugin_not_installed_does_not_advise_enabling_it(mega, project):
-    result = mega("g", "job", "SendMail", cwd=project, ok=False)
+    result = mega("g", "channel", "Chat", cwd=project, ok=False)
     assert "error[generate.plugin_not_available]" in result.stderr
-    assert "'jobs'" in result.stderr and "upgrade mega-framework" in result.stderr
+    assert "'ws'" in result.stderr and "upgrade mega-framework" in result.stderr
 
 
 def test_an_unknown_generator_or_bad_name_is_a_clear_error(mega, project):

@@ -361,3 +361,34 @@ async def _break_dlq(bus, subject):
             bus._write,
             lambda db: db.execute("DELETE FROM mega_job_streams WHERE name = ?", (name,)),
         )
+
+
+async def test_dlq_limits_apply_when_the_stream_is_created(bus, subject, job_class, until):
+    """dlq_max_bytes caps the DLQ (oldest dropped); max age is set on the stream (NATS) or
+    enforced on insert (local)."""
+
+    class Fails(Job):
+        subject = "abstract.fails"
+        retries = 0
+
+        async def run(self, payload, ctx):
+            raise RuntimeError("no")
+
+    from mega.plugins.jobs import Consumption, JobQueue
+
+    queue = JobQueue(bus, dlq_max_bytes=4_000, dlq_max_age_ms=3_600_000)
+    dead = []
+    queue.events.on("dlq", dead.append)
+    job = job_class(Fails, subject())
+    await queue.enqueue_many(job, [{"pad": "x" * 300, "i": i} for i in range(10)])
+    consumption = await Consumption.start(queue, job, lambda d: d)
+    await until(lambda: len(dead) == 10)
+    await consumption.stop(deadline_s=1)
+    letters = await bus.dead_letters(job.subject)
+    assert 0 < len(letters) < 10  # each envelope is > 1 kB: the cap dropped the oldest
+    assert letters[-1].envelope["payload"]["i"] == 9
+    if hasattr(bus, "js"):
+        config = (await bus.js.stream_info(bus.dlq_stream_name(job.subject))).config
+        assert (config.max_age, config.max_bytes) == (3600.0, 4000)
+    assert await bus.purge_dead_letters(job.subject) == len(letters)
+    assert await bus.dead_letters(job.subject) == []
