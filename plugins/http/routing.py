@@ -6,13 +6,13 @@ contribute more with ``registry.contribute("route", name, route(...))``.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from mega import MegaConfigError
+from mega.appmodules import import_app_modules
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?}")
@@ -87,24 +87,10 @@ def delete(path: str, handler: Callable[..., Any], **kw: Any) -> Route:
 
 def discover_routes(root: Path | None) -> list[tuple[str, Route]]:
     """``(origin, route)`` for every route in ``apps/*/routes/*.py`` under ``root``."""
-    if root is None:
-        return []
     found = []
-    for path in sorted((root / "apps").glob("*/routes/*.py")):
-        if path.name.startswith("_"):
-            continue
-        rel = path.relative_to(root)
-        module_name = ".".join(rel.with_suffix("").parts)
-        try:
-            module = importlib.import_module(module_name)
-        except MegaConfigError:
-            raise
-        except Exception as exc:
-            raise MegaConfigError(
-                "http.routes_import_failed",
-                f"route module {rel} failed to import: {type(exc).__name__}: {exc}",
-                {"path": str(rel)},
-            ) from exc
+    for rel, module in import_app_modules(
+        root, "routes", code="http.routes_import_failed", what="route"
+    ):
         declared = getattr(module, "routes", None)
         if not isinstance(declared, list | tuple) or not all(
             isinstance(r, Route) for r in declared

@@ -80,6 +80,7 @@ def test_ctx_jobs_without_the_plugin_says_how_to_enable_it():
 def job_project(tmp_path, monkeypatch):
     """A project root with apps/main/jobs/<file>.py; the modules are forgotten afterwards."""
     monkeypatch.syspath_prepend(str(tmp_path))
+    forget_apps()
 
     def write(source: str) -> None:
         (tmp_path / "apps" / "main" / "jobs").mkdir(parents=True, exist_ok=True)
@@ -88,6 +89,10 @@ def job_project(tmp_path, monkeypatch):
         (tmp_path / "apps" / "main" / "jobs" / "mail.py").write_text(source)
 
     yield write
+    forget_apps()
+
+
+def forget_apps() -> None:
     for name in [m for m in sys.modules if m == "apps" or m.startswith("apps.")]:
         del sys.modules[name]
 
