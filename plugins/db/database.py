@@ -309,11 +309,7 @@ class Database(ABC):
             limit,
             offset,
         )
-        rows = await self._run(self._fetch, sql, params)
-        if not plan.from_db:  # nothing to convert: the cheapest way to build the dicts
-            columns = plan.columns
-            return [dict(zip(columns, row, strict=False)) for row in rows]
-        return [plan.row(row) for row in rows]
+        return plan.rows(await self._run(self._fetch, sql, params))
 
     async def first(
         self,
@@ -378,7 +374,7 @@ class Database(ABC):
             where_all = after_cond if where_all is None else where_all & after_cond
         plan = self.dialect.plan(model)
         sql, params = self.dialect.select(model, where_all, keys, limit + 1, None)
-        rows = [plan.row(row) for row in await self._run(self._fetch, sql, params)]
+        rows = plan.rows(await self._run(self._fetch, sql, params))
         if len(rows) <= limit:
             return Page(rows, None)
         rows = rows[:limit]

@@ -105,6 +105,8 @@ class ModelPlan:
         "from_db",
         "model",
         "pk",
+        "row",
+        "rows",
         "select_list",
         "sql",
         "table",
@@ -140,19 +142,41 @@ class ModelPlan:
         )
         #: statements that depend only on the model (get by key, insert of given columns…)
         self.sql: dict[Any, str] = {}
-
-    def row(self, values: Sequence[Any]) -> dict[str, Any]:
-        """A driver row (positional, in ``columns`` order) as a dict of Python values."""
-        row = dict(zip(self.columns, values, strict=False))  # strict costs ~10% per row
-        for _, name, convert in self.from_db:
-            value = row[name]
-            if value is not None:
-                row[name] = convert(value)
-        return row
+        #: ``row(values)``: a driver row (positional, in ``columns`` order) as a dict of Python
+        #: values; ``rows(list)``: the same for many
+        self.row, self.rows = _row_builders(self.columns, self.from_db)
 
     def encode(self, name: str, value: Any) -> Any:
         convert = self.to_db.get(name)
         return value if convert is None or value is None else convert(value)
+
+
+def _row_builders(
+    columns: tuple[str, ...], from_db: list[tuple[int, str, Converter]]
+) -> tuple[Callable[[Sequence[Any]], dict[str, Any]], Callable[[Any], list[dict[str, Any]]]]:
+    """Functions compiled for one model that turn driver rows into dicts.
+
+    A dict display with the values unpacked into locals is ~2.4x faster than
+    ``dict(zip(columns, row))`` and converts in the same pass. Only generated names (``v0``…,
+    ``f0``…) appear in the code; column names enter as string constants through ``repr``.
+    """
+    converters = {position: convert for position, _, convert in from_db}
+    names = [f"v{i}" for i in range(len(columns))]
+    items = []
+    for i, column in enumerate(columns):
+        value = names[i]
+        if i in converters:
+            value = f"None if {value} is None else f{i}({value})"
+        items.append(f"{column!r}: {value}")
+    unpack = ", ".join(names) + ","
+    display = "{" + ", ".join(items) + "}"
+    source = (
+        f"def row(values):\n    {unpack} = values\n    return {display}\n"
+        f"def rows(many):\n    return [{display} for {unpack} in many]\n"
+    )
+    scope: dict[str, Any] = {f"f{i}": convert for i, convert in converters.items()}
+    exec(compile(source, f"<mega row builder {columns!r}>", "exec"), scope)
+    return scope["row"], scope["rows"]
 
 
 class Dialect:
