@@ -21,7 +21,7 @@ import hashlib
 import json
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -268,17 +268,26 @@ class Database(ABC):
 
     # -- schema -----------------------------------------------------------------------------
 
-    async def apply(self, ops: Iterable[Op]) -> None:
+    async def apply(
+        self, ops: Iterable[Op], *, then: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         """Apply schema ops in order; in one transaction where the dialect has transactional
-        DDL (a failure leaves nothing applied), one statement at a time elsewhere."""
+        DDL (a failure leaves nothing applied), one statement at a time elsewhere.
+
+        ``then()`` runs after the statements — inside the same transaction where there is one
+        (the migration runner records a migration that way: both happen or neither)."""
         statements = [*self.ddl_preamble, *(sql for op in ops for sql in self.dialect.ddl(op))]
         if self.dialect.capabilities.transactional_ddl:
             async with self.transaction():
                 for sql in statements:
                     await self.execute(sql)
+                if then is not None:
+                    await then()
         else:
             for sql in statements:
                 await self.execute(sql)
+            if then is not None:
+                await then()
 
     # -- CRUD -------------------------------------------------------------------------------
 

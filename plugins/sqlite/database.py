@@ -313,11 +313,11 @@ class SqliteDatabase(Database):
 
     # -- schema -----------------------------------------------------------------------------
 
-    async def apply(self, ops: Any) -> None:
+    async def apply(self, ops: Any, *, then: Any = None) -> None:
         ops = list(ops)
         rebuilds = any(isinstance(op, AlterColumn | AddForeignKey | DropForeignKey) for op in ops)
         if not rebuilds:
-            await super().apply(ops)
+            await super().apply(ops, then=then)
             return
         if self.in_transaction:
             raise unsupported(
@@ -333,6 +333,8 @@ class SqliteDatabase(Database):
                     async with self.transaction():
                         for sql in statements:
                             await self.execute(sql)
+                        if then is not None:
+                            await then()
                         problems = await self.fetch_all("PRAGMA foreign_key_check")
                         if problems:
                             raise integrity(

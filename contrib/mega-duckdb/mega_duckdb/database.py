@@ -244,13 +244,15 @@ class DuckDatabase(Database):
             return connection_lost(self.alias, exc)
         return None
 
-    async def apply(self, ops: Any) -> None:
+    async def apply(self, ops: Any, *, then: Any = None) -> None:
         """As ``Database.apply``, but a table's indexes are dropped around each ALTER and made
         again afterwards (renamed along, gone with a dropped column): DuckDB refuses to alter a
         table that has any."""
         async with self.transaction():  # one transaction for the batch: all or nothing
             for op in ops:
                 await self._apply_one(op)
+            if then is not None:
+                await then()
 
     async def _apply_one(self, op: Any) -> None:
         ddl = self.dialect.ddl
