@@ -73,7 +73,7 @@ from .schema import (
 
 plugin = PluginSpec(
     name="db",
-    description="Models and CRUD on any db adapter; the `mega g model` generator",
+    description="Models and CRUD on any db adapter; migrations; `mega g model` / `migration`",
 )
 
 
@@ -90,6 +90,27 @@ def mega_register(registry: PluginRegistry) -> None:
             {"path": "tests/{{ app }}/test_{{ snake }}_model.py", "template": "test_model.py.tpl"},
         ],
     )
+    registry.generator(
+        "migration",
+        dir=scaffolds_dir() / "db",
+        description="An empty hand-written migration (data steps, raw SQL) in apps/<app>/",
+        extra_tokens=_timestamp,
+        files=[
+            {
+                "path": "apps/{{ app }}/migrations/{{ timestamp }}-{{ snake }}.py",
+                "template": "migration.py.tpl",
+            }
+        ],
+    )
+    from .migrations.cli import migrate_cli
+
+    registry.command("migrate", migrate_cli, help="Schema migrations: make, up, down, status.")
+
+
+def _timestamp(root: object, tokens: dict[str, str]) -> dict[str, str]:
+    import datetime as dt
+
+    return {"timestamp": f"{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}"}
 
 
 __all__ = [

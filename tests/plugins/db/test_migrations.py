@@ -185,7 +185,7 @@ async def database(request, tmp_path):
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
+def models_project(tmp_path, monkeypatch):
     root = tmp_path / "proj"
     (root / "apps" / "main" / "models").mkdir(parents=True)
     (root / "apps" / "__init__.py").write_text("")
@@ -215,16 +215,16 @@ def live(schema):
     }
 
 
-async def test_model_edits_migrate_up_keep_data_and_migrate_down_to_empty(project, database):
+async def test_model_edits_migrate_up_keep_data_and_migrate_down_to_empty(models_project, database):
     db = database
     clock = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     for number, (name, source, allow_drop) in enumerate(STEPS):
-        write_models(project, source)
+        write_models(models_project, source)
         made = make_migration(
-            project, name, allow_drop=allow_drop, now=clock + dt.timedelta(minutes=number)
+            models_project, name, allow_drop=allow_drop, now=clock + dt.timedelta(minutes=number)
         )
         assert made.path is not None, name
-        applied = await Migrator(db, load_migrations(project)).up()
+        applied = await Migrator(db, load_migrations(models_project)).up()
         assert applied == [made.path.stem]
         if name == "create_users":
             await db.execute("INSERT INTO users (email, name) VALUES ('ada@example.com', 'Ada')")
@@ -234,7 +234,7 @@ async def test_model_edits_migrate_up_keep_data_and_migrate_down_to_empty(projec
         from mega.plugins.db.migrations import scan_models
 
         expected = {t: sorted(c.name for c in tbl.columns)
-                    for t, tbl in scan_models(project).tables.items()}  # fmt: skip
+                    for t, tbl in scan_models(models_project).tables.items()}  # fmt: skip
         assert live(schema) == expected, name
         rows = await db.fetch_all("SELECT * FROM users")
         assert rows and rows[0]["email"] == "ada@example.com", name
@@ -242,49 +242,49 @@ async def test_model_edits_migrate_up_keep_data_and_migrate_down_to_empty(projec
     assert (await db.fetch_all("SELECT full_name FROM users"))[0]["full_name"] == "Ada"
     assert (await db.fetch_all("SELECT body, author_id FROM notes"))[0]["author_id"] == 1
     # nothing changed → nothing written
-    assert make_migration(project, "noop").path is None
-    statuses = await Migrator(db, load_migrations(project)).status()
+    assert make_migration(models_project, "noop").path is None
+    statuses = await Migrator(db, load_migrations(models_project)).status()
     assert [s.state for s in statuses] == ["applied"] * len(STEPS)
-    undone = await Migrator(db, load_migrations(project)).down(steps=len(STEPS))
+    undone = await Migrator(db, load_migrations(models_project)).down(steps=len(STEPS))
     assert len(undone) == len(STEPS)
     assert live(await db.introspect()) == {}
 
 
-async def test_destructive_and_ambiguous_changes_need_allow_drop(project, database):
-    write_models(project, STEPS[1][1])
-    make_migration(project, "start")
-    write_models(project, STEPS[1][1].replace("age = Int(nullable=True)", ""))
+async def test_destructive_and_ambiguous_changes_need_allow_drop(models_project, database):
+    write_models(models_project, STEPS[1][1])
+    make_migration(models_project, "start")
+    write_models(models_project, STEPS[1][1].replace("age = Int(nullable=True)", ""))
     with pytest.raises(MegaConfigError) as caught:
-        make_migration(project, "drop_age")
+        make_migration(models_project, "drop_age")
     assert caught.value.code == "migrate.destructive" and "drop column users.age" in str(
         caught.value
     )
-    write_models(project, STEPS[1][1].replace("age = Int", "years = Int"))
+    write_models(models_project, STEPS[1][1].replace("age = Int", "years = Int"))
     with pytest.raises(MegaConfigError) as caught:
-        make_migration(project, "maybe_rename", confirm=lambda question: False)
+        make_migration(models_project, "maybe_rename", confirm=lambda question: False)
     assert caught.value.code == "migrate.ambiguous_change"
     assert "renamed_from='age'" in str(caught.value)
-    assert make_migration(project, "maybe_rename", confirm=lambda q: True).path is not None
+    assert make_migration(models_project, "maybe_rename", confirm=lambda q: True).path is not None
 
 
-async def test_an_edited_applied_migration_is_refused(project, database):
-    write_models(project, STEPS[0][1])
-    made = make_migration(project, "create_users")
-    await Migrator(database, load_migrations(project)).up()
+async def test_an_edited_applied_migration_is_refused(models_project, database):
+    write_models(models_project, STEPS[0][1])
+    made = make_migration(models_project, "create_users")
+    await Migrator(database, load_migrations(models_project)).up()
     made.path.write_text(made.path.read_text() + "\n# edited\n")
     with pytest.raises(MigrateError) as caught:
-        await Migrator(database, load_migrations(project)).up()
+        await Migrator(database, load_migrations(models_project)).up()
     assert caught.value.code == "migrate.checksum_mismatch"
     assert made.path.stem in str(caught.value)
-    assert [s.state for s in await Migrator(database, load_migrations(project)).status()] == [
-        "edited"
-    ]
+    assert [
+        s.state for s in await Migrator(database, load_migrations(models_project)).status()
+    ] == ["edited"]
 
 
-async def test_a_failing_migration_is_rolled_back_or_resumable(project, database):
-    write_models(project, STEPS[0][1])
-    make_migration(project, "create_users")
-    folder = project / "apps" / "main" / "migrations"
+async def test_a_failing_migration_is_rolled_back_or_resumable(models_project, database):
+    write_models(models_project, STEPS[0][1])
+    make_migration(models_project, "create_users")
+    folder = models_project / "apps" / "main" / "migrations"
     (folder / "29990101000000-broken.py").write_text(
         "from mega.plugins.db.migrations import Migration, op\n"
         "migration = Migration(\n"
@@ -292,7 +292,7 @@ async def test_a_failing_migration_is_rolled_back_or_resumable(project, database
         "    down=[op.sql('SELECT 1'), op.sql('DROP TABLE extra')],\n"
         ")\n"
     )
-    migrator = Migrator(database, load_migrations(project))
+    migrator = Migrator(database, load_migrations(models_project))
     with pytest.raises(MigrateError) as caught:
         await migrator.up()
     assert caught.value.code == "migrate.failed" and "broken" in str(caught.value)
@@ -308,11 +308,11 @@ async def test_a_failing_migration_is_rolled_back_or_resumable(project, database
         assert "extra" not in await database.introspect()
 
 
-async def test_two_runners_at_once_apply_each_migration_once(project, database, tmp_path):
+async def test_two_runners_at_once_apply_each_migration_once(models_project, database, tmp_path):
     import asyncio
 
-    write_models(project, STEPS[0][1])
-    make_migration(project, "create_users")
+    write_models(models_project, STEPS[0][1])
+    make_migration(models_project, "create_users")
     if database.dialect.name == "sqlite":
         from mega.plugins.sqlite import SqliteDatabase
 
@@ -322,14 +322,57 @@ async def test_two_runners_at_once_apply_each_migration_once(project, database, 
     await other.connect()
     try:
         results = await asyncio.gather(
-            Migrator(database, load_migrations(project)).up(),
-            Migrator(other, load_migrations(project)).up(),
+            Migrator(database, load_migrations(models_project)).up(),
+            Migrator(other, load_migrations(models_project)).up(),
         )
     finally:
         await other.close()
     assert sorted(len(r) for r in results) == [0, 1]  # one applied, the other found nothing
 
 
-def test_invalid_names_are_refused(project):
+def test_invalid_names_are_refused(models_project):
     with pytest.raises(MegaConfigError, match="lower case letters"):
-        make_migration(project, "Add Users")
+        make_migration(models_project, "Add Users")
+
+
+def test_migrate_cli_end_to_end_with_two_concurrent_runners(project, enable, mega):
+    """`mega migrate make/up/status/sql/check/down` in a generated project (sqlite), and two
+    `mega migrate up` processes started together: exactly one applies."""
+    import subprocess
+    import sys as _sys
+
+    enable("db", "sqlite", extra='\n[adapters.db.default]\ndriver = "sqlite"\npath = "app.db"\n')
+    mega("g", "model", "BlogPost", cwd=project)
+    out = mega("migrate", "make", "create_posts", cwd=project).stdout
+    assert "created apps/main/migrations/" in out and "create_posts.py" in out
+    assert "no changes" in mega("migrate", "make", "again", cwd=project).stdout
+    sql = mega("migrate", "sql", cwd=project).stdout
+    assert "CREATE TABLE" in sql and "blog_post" in sql
+    procs = [
+        subprocess.Popen(
+            [_sys.executable, "-m", "mega", "migrate", "up"],
+            cwd=project,
+            env=mega.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=60)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert sorted("applied 1 migration(s)" in o for o in outputs) == [False, True], outputs
+    assert any("nothing to apply" in o for o in outputs)
+    status = mega("migrate", "status", cwd=project).stdout
+    assert status.startswith("applied ") and "create_posts" in status
+    assert "no drift" in mega("migrate", "check", cwd=project).stdout
+    import sqlite3
+
+    with sqlite3.connect(project / "app.db") as conn:
+        conn.execute("CREATE TABLE stray (id INT)")
+    drifted = mega("migrate", "check", cwd=project, ok=False)
+    assert drifted.returncode == 1
+    assert "table stray is in the database but in no migration" in drifted.stdout
+    assert "undone" in mega("migrate", "down", cwd=project).stdout
+    out = mega("g", "migration", "backfill_titles", cwd=project).stdout
+    assert "apps/main/migrations/" in out and "backfill_titles.py" in out
