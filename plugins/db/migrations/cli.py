@@ -147,8 +147,32 @@ def status(
 
 
 @migrate_cli.command("sql")
-def sql(db: DbOption = "default", lock_timeout: LockOption = 60.0) -> None:
+def sql(
+    db: DbOption = "default",
+    dialect: Annotated[
+        str | None,
+        typer.Option(
+            "--dialect",
+            help="Render every migration for this registered dialect, without a database.",
+        ),
+    ] = None,
+    lock_timeout: LockOption = 60.0,
+) -> None:
     """Print the SQL the pending migrations would run on this database (nothing is applied)."""
+    if dialect is not None:
+        from mega import App
+
+        from .runner import load_migrations
+
+        app = App.from_project(environ={**os.environ, **QUIET})
+        found = app.registry.dialects.get(dialect)
+        chosen = found() if isinstance(found, type) else found
+        for m in load_migrations(app.config.root):
+            typer.echo(f"-- {m.name}")
+            for op in m.up:
+                for statement in chosen.ddl(op):
+                    typer.echo(statement.rstrip() + ";")
+        return
 
     async def work(migrator: Any, _db: Any) -> list[tuple[str, list[str]]]:
         pending = [s.name for s in await migrator.status() if s.state in ("pending", "partial")]

@@ -348,6 +348,9 @@ def test_migrate_cli_end_to_end_with_two_concurrent_runners(project, enable, meg
     assert "no changes" in mega("migrate", "make", "again", cwd=project).stdout
     sql = mega("migrate", "sql", cwd=project).stdout
     assert "CREATE TABLE" in sql and "blog_post" in sql
+    enable("postgres")
+    pg_sql = mega("migrate", "sql", "--dialect", "postgres", cwd=project).stdout
+    assert "BIGSERIAL" in pg_sql.upper() or "IDENTITY" in pg_sql.upper(), pg_sql
     procs = [
         subprocess.Popen(
             [_sys.executable, "-m", "mega", "migrate", "up"],
@@ -376,3 +379,38 @@ def test_migrate_cli_end_to_end_with_two_concurrent_runners(project, enable, meg
     assert "undone" in mega("migrate", "down", cwd=project).stdout
     out = mega("g", "migration", "backfill_titles", cwd=project).stdout
     assert "apps/main/migrations/" in out and "backfill_titles.py" in out
+
+
+async def test_table_rename_and_partial_index(models_project, database):
+    db = database
+    write_models(models_project, """
+        class Member(Model):
+            __table__ = "members"
+            email = String(120)
+            nick = String(40, nullable=True)
+        """)  # fmt: skip
+    make_migration(models_project, "members")
+    await Migrator(db, load_migrations(models_project)).up()
+    await db.execute("INSERT INTO members (email) VALUES ('a@b.c')")
+    partial = db.dialect.capabilities.partial_indexes
+    index = '__indexes__ = [Index("email", where=nick.is_null())]' if partial else ""
+    write_models(models_project, f"""
+        class Member(Model):
+            __table__ = "people"
+            __renamed_from__ = "members"
+            email = String(120)
+            nick = String(40, nullable=True)
+            {index}
+        """)  # fmt: skip
+    made = make_migration(models_project, "rename_to_people")
+    text = made.path.read_text()
+    assert "op.rename_table('members', 'people')" in text
+    assert "drop_table" not in text
+    await Migrator(db, load_migrations(models_project)).up()
+    schema = await db.introspect()
+    assert "people" in schema and "members" not in schema
+    assert (await db.fetch_all("SELECT email FROM people"))[0]["email"] == "a@b.c"
+    if partial:
+        assert "ix_people_email" in {ix.name for ix in schema["people"].indexes}
+    await Migrator(db, load_migrations(models_project)).down(steps=2)
+    assert live(await db.introspect()) == {}
