@@ -44,6 +44,7 @@ from .fields import (
     Uuid,
 )
 from .model import Model
+from .partitions import ensure_partitions, partition_name
 from .pool import ConnectionPool
 from .schema import (
     AddColumn,
@@ -169,8 +170,10 @@ __all__ = [
     "Unsupported",
     "Uuid",
     "connection_lost",
+    "ensure_partitions",
     "integrity",
     "lock_timeout",
+    "partition_name",
     "plugin",
     "query_failed",
     "retryable",

@@ -414,3 +414,36 @@ async def test_table_rename_and_partial_index(models_project, database):
         assert "ix_people_email" in {ix.name for ix in schema["people"].indexes}
     await Migrator(db, load_migrations(models_project)).down(steps=2)
     assert live(await db.introspect()) == {}
+
+
+async def test_ensure_partitions_creates_the_coming_ones_once(database):
+    from mega.plugins.db import (
+        BigInt,
+        CreateTable,
+        DateTime,
+        Model,
+        PartitionBy,
+        String,
+        ensure_partitions,
+    )
+
+    class Entry(Model):
+        __table__ = f"entries_{uuid.uuid4().hex[:6]}"
+        __partition__ = PartitionBy("at", interval="month")
+        id = BigInt(primary_key=True)
+        at = DateTime()
+        line = String(50)
+
+    db = database
+    await db.apply([CreateTable(Entry.table_def())])
+    now = dt.datetime(2026, 11, 26, 10, tzinfo=dt.UTC)
+    created = await ensure_partitions(db, Entry, ahead=2, now=now)
+    if not db.dialect.capabilities.partitioning:
+        assert created == []
+    else:
+        t = Entry.__table__
+        assert created == [f"{t}_2026_11", f"{t}_2026_12", f"{t}_2027_01"]
+        assert await ensure_partitions(db, Entry, ahead=2, now=now) == []
+        await db.insert(Entry, {"at": dt.datetime(2027, 1, 5, tzinfo=dt.UTC), "line": "x"})
+    await db.insert(Entry, {"at": now, "line": "y"})
+    assert await db.count(Entry) == (2 if created else 1)
