@@ -55,18 +55,23 @@ class Ctx:
         return self._extension("jobs")
 
     @property
+    def metrics(self) -> Any:
+        """The metrics plugin's registry: ``ctx.metrics.counter("orders", "Orders placed.")``."""
+        return self._extension("metrics", plugin="metrics")
+
+    @property
     def workers(self) -> Any:
         """The jobs plugin's worker pools: ``await ctx.workers.run(ResizeImage, payload)``."""
         return self._extension("workers")
 
-    def _extension(self, name: str) -> Any:
+    def _extension(self, name: str, *, plugin: str = "jobs") -> Any:
         try:
             return self.app.extensions[name]
         except KeyError:
             raise MegaConfigError(
                 "plugin.not_enabled",
-                f"ctx.{name} needs the 'jobs' plugin: add it to [app].plugins",
-                {"plugin": "jobs"},
+                f"ctx.{name} needs the {plugin!r} plugin: add it to [app].plugins",
+                {"plugin": plugin},
             ) from None
 
     def adapter(self, kind: str, alias: str = DEFAULT_ALIAS) -> Any:

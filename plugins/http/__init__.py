@@ -31,6 +31,8 @@ class HttpRuntime(NamedTuple):
     settings: HttpSettings
     translations: Any
     views: Any
+    #: request observers (``observers.observe = fn`` to watch every routed request)
+    observers: Any = None
 
 
 @hookimpl
@@ -45,7 +47,7 @@ def mega_register(registry: PluginRegistry) -> None:
 
 @hookimpl
 def mega_before_boot(app: App) -> None:
-    from .application import build, static_routes
+    from .application import Observers, build, static_routes
     from .i18n import Translations
     from .openapi import openapi_routes
     from .templates import Views
@@ -54,13 +56,14 @@ def mega_before_boot(app: App) -> None:
     assert isinstance(settings, HttpSettings)
     holder: dict[str, Any] = {}
     extra = [*openapi_routes(app, settings, holder), *static_routes(app, settings)]
-    asgi, compiled = build(app, settings, extra)
+    observers = Observers()
+    asgi, compiled = build(app, settings, extra, observers)
     holder["compiled"] = compiled
     translations = Translations.load(
         app.config.root, settings.i18n.default_locale, settings.i18n.cookie_name
     )
     views = Views(app.config.root, {c.route.name: c.route.path for c in compiled})
-    app.extensions["http"] = HttpRuntime(asgi, compiled, settings, translations, views)
+    app.extensions["http"] = HttpRuntime(asgi, compiled, settings, translations, views, observers)
 
 
 __all__ = [

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from starlette.middleware.cors import CORSMiddleware
@@ -92,6 +94,16 @@ def static_routes(app: App, settings: HttpSettings) -> list[Any]:
     return mounts
 
 
+class Observers:
+    """What watches requests (the metrics plugin sets ``observe``); None costs one check."""
+
+    __slots__ = ("observe",)
+
+    def __init__(self) -> None:
+        #: ``observe(method, route template, status, seconds)`` after every routed request
+        self.observe: Callable[[str, str, int, float], None] | None = None
+
+
 class Dispatch:
     """The ASGI app of one path: picks the endpoint by method, or answers 405.
 
@@ -100,15 +112,37 @@ class Dispatch:
     into an envelope themselves (measured: ~1.5 µs a request).
     """
 
-    __slots__ = ("allow", "by_method")
+    __slots__ = ("allow", "by_method", "observers", "template")
 
-    def __init__(self, by_method: dict[str, Endpoint]) -> None:
+    def __init__(
+        self, by_method: dict[str, Endpoint], template: str = "", observers: Observers | None = None
+    ) -> None:
         if "GET" in by_method and "HEAD" not in by_method:
             by_method["HEAD"] = by_method["GET"]
         self.by_method = by_method
         self.allow = ", ".join(sorted(by_method))
+        self.template = template
+        self.observers = observers or Observers()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        observe = self.observers.observe
+        if observe is None:
+            await self._serve(scope, receive, send)
+            return
+        started = perf_counter()
+        status = [500]
+
+        async def watch(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self._serve(scope, receive, watch)
+        finally:
+            observe(scope["method"], self.template, status[0], perf_counter() - started)
+
+    async def _serve(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive, send)
         endpoint = self.by_method.get(scope["method"])
         if endpoint is None:
@@ -132,9 +166,13 @@ async def _not_found(scope: Any, receive: Any, send: Any) -> None:
 
 
 def build(
-    app: App, settings: HttpSettings, extra: list[StarletteRoute]
+    app: App,
+    settings: HttpSettings,
+    extra: list[StarletteRoute],
+    observers: Observers | None = None,
 ) -> tuple[Any, list[Compiled]]:
     """The ASGI app serving ``app``'s routes, and the compiled routes (for `mega routes`)."""
+    observers = observers or Observers()
     app_middleware = tuple(
         load_middleware(m, "[plugins.http] middleware") for m in settings.middleware
     )
@@ -159,7 +197,9 @@ def build(
     # every method reaches our dispatch, so a wrong one gets the 405 envelope, not Starlette's
     # plain-text reply
     routes = [
-        StarletteRoute(path, Dispatch(methods), name=names[path], methods=list(METHODS))
+        StarletteRoute(
+            path, Dispatch(methods, path, observers), name=names[path], methods=list(METHODS)
+        )
         for path, methods in by_path.items()
     ]
     asgi: Any = Router(routes=[*routes, *extra], default=_not_found)

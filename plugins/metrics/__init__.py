@@ -1,0 +1,111 @@
+"""The ``metrics`` plugin: Prometheus / OpenMetrics on the app's own port, collected on scrape.
+
+``GET /metrics`` (content negotiation: Prometheus text or OpenMetrics; gzip on request) serves
+the app's metrics plus process and interpreter gauges. Plugins' events become metrics here: jobs
+(enqueued, started, done, retried, failed by phase, dead-lettered, run duration) and schedules
+(fired, skipped by reason, failed by phase, duration). Users add their own through
+``ctx.metrics.counter(...)``. Every metric is capped at ``max_series`` series. See
+docs/plugins/metrics.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import Field
+
+from mega import App, PluginConfig, PluginRegistry, PluginSpec, hookimpl
+
+from .exposition import OPENMETRICS_TYPE, TEXT_TYPE, encode, negotiate, render, snapshot
+from .process import process_families
+from .registry import (
+    DEFAULT_BUCKETS,
+    DEFAULT_MAX_SERIES,
+    Counter,
+    Gauge,
+    Histogram,
+    Metric,
+    MetricsRegistry,
+)
+
+
+class MetricsSettings(PluginConfig):
+    """The ``[plugins.metrics]`` table."""
+
+    #: series per metric; label values past it share one overflow="true" series
+    max_series: int = Field(default=DEFAULT_MAX_SERIES, ge=1)
+    #: process and interpreter gauges (memory, gc, CPU, file descriptors)
+    process: bool = True
+
+
+plugin = PluginSpec(
+    name="metrics",
+    description="Prometheus/OpenMetrics on the main port: jobs, schedules, process, your own",
+    provides=("metrics",),
+    config=MetricsSettings,
+)
+
+
+class Metrics(MetricsRegistry):
+    """``ctx.metrics``: the app's metrics registry, and the scrape."""
+
+    def __init__(self, settings: MetricsSettings) -> None:
+        super().__init__(max_series=settings.max_series)
+        self.settings = settings
+
+    async def scrape(self, *, openmetrics: bool = False) -> str:
+        """Every metric as exposition text; values copied on the loop, text built off it."""
+        families = snapshot(list(self.metrics.values()))
+        if self.settings.process:
+            families += process_families()
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: render(families, openmetrics=openmetrics)
+        )
+
+
+@hookimpl
+def mega_register(registry: PluginRegistry) -> None:
+    from mega.plugins.http import get
+
+    from .endpoint import scrape_endpoint
+
+    registry.contribute("route", "metrics.scrape", get("/metrics", scrape_endpoint, csrf=False))
+
+
+@hookimpl
+def mega_before_boot(app: App) -> None:
+    settings = app.plugin_config("metrics")
+    assert isinstance(settings, MetricsSettings)
+    app.extensions["metrics"] = Metrics(settings)
+
+
+@hookimpl
+def mega_after_boot(app: App) -> None:
+    from .wiring import http_observer, wire_jobs, wire_schedules
+
+    metrics: Metrics = app.extensions["metrics"]
+    if "http" in app.extensions:
+        app.extensions["http"].observers.observe = http_observer(metrics)
+    if "jobs" in app.extensions:
+        wire_jobs(app.extensions["jobs"].events, metrics)
+    if "schedule" in app.extensions:
+        wire_schedules(app.extensions["schedule"].events, metrics)
+
+
+__all__ = [
+    "DEFAULT_BUCKETS",
+    "OPENMETRICS_TYPE",
+    "TEXT_TYPE",
+    "Counter",
+    "Gauge",
+    "Histogram",
+    "Metric",
+    "Metrics",
+    "MetricsRegistry",
+    "MetricsSettings",
+    "encode",
+    "negotiate",
+    "plugin",
+    "render",
+    "snapshot",
+]

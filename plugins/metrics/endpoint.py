@@ -1,0 +1,18 @@
+"""``GET /metrics``."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from mega.plugins.http import HttpCtx
+
+from .exposition import encode, negotiate
+
+
+async def scrape_endpoint(ctx: HttpCtx) -> Response:
+    """The app's metrics: OpenMetrics when the scraper asks for it, else Prometheus text."""
+    headers = ctx.request.headers
+    openmetrics, content_type = negotiate(headers.get("accept", ""))
+    text = await ctx.app.extensions["metrics"].scrape(openmetrics=openmetrics)
+    body, extra = encode(text, headers.get("accept-encoding", ""))
+    return Response(body, media_type=content_type, headers={**extra, "vary": "accept-encoding"})

@@ -1,0 +1,87 @@
+"""Plugins' events as metrics: each listener bumps a child bound once per label set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .registry import MetricsRegistry
+
+
+def wire_jobs(events: Any, reg: MetricsRegistry) -> None:
+    """``mega_jobs_*`` from the jobs plugin's events (labels: subject, and phase for failures)."""
+    enqueued = reg.counter("mega_jobs_enqueued", "Jobs stored by enqueue.", ["subject"])
+    started = reg.counter("mega_jobs_started", "Deliveries whose run started.", ["subject"])
+    done = reg.counter("mega_jobs_done", "Runs that succeeded and were acked.", ["subject"])
+    retried = reg.counter("mega_jobs_retried", "Failed attempts that were retried.", ["subject"])
+    failed = reg.counter(
+        "mega_jobs_failed",
+        "Failures, by phase (run, decode, dlq-publish...).",
+        ["subject", "phase"],
+    )
+    dead = reg.counter("mega_jobs_dead_lettered", "Messages moved to the DLQ.", ["subject"])
+    seconds = reg.histogram("mega_job_run_seconds", "Run time of successful jobs.", ["subject"])
+
+    def on_done(e: Any) -> None:
+        done.labels(e.subject).inc()
+        seconds.labels(e.subject).observe(e.duration_ms / 1000)
+
+    events.on("dispatch", lambda e: enqueued.labels(e.subject).inc())
+    events.on("start", lambda e: started.labels(e.subject).inc())
+    events.on("done", on_done)
+    events.on("retry", lambda e: retried.labels(e.subject).inc())
+    events.on("fail", lambda e: failed.labels(e.subject, e.phase).inc())
+    events.on("dlq", lambda e: dead.labels(e.subject).inc())
+
+
+def wire_schedules(events: Any, reg: MetricsRegistry) -> None:
+    """``mega_schedule_*`` from the scheduler's events."""
+    fired = reg.counter("mega_schedule_fired", "Fires that started.", ["schedule"])
+    skipped = reg.counter(
+        "mega_schedule_skipped", "Fires skipped, by reason.", ["schedule", "reason"]
+    )
+    done = reg.counter("mega_schedule_done", "Fires that succeeded.", ["schedule"])
+    failed = reg.counter(
+        "mega_schedule_failed", "Fires that failed, by phase.", ["schedule", "phase"]
+    )
+    seconds = reg.histogram("mega_schedule_run_seconds", "Run time of fires.", ["schedule"])
+
+    def on_done(e: Any) -> None:
+        done.labels(e.schedule).inc()
+        seconds.labels(e.schedule).observe(e.duration_s)
+
+    def on_fail(e: Any) -> None:
+        failed.labels(e.schedule, e.phase).inc()
+        duration = e.data.get("duration_s")
+        if duration is not None:
+            seconds.labels(e.schedule).observe(duration)
+
+    events.on("fire", lambda e: fired.labels(e.schedule).inc())
+    events.on("skip", lambda e: skipped.labels(e.schedule, e.reason).inc())
+    events.on("done", on_done)
+    events.on("fail", on_fail)
+
+
+def http_observer(reg: MetricsRegistry) -> Any:
+    """RED metrics per **route template** (never the raw path), method and status class."""
+    requests = reg.counter(
+        "mega_http_requests", "Requests, by route template, method, status class.",
+        ["method", "route", "status"],
+    )  # fmt: skip
+    seconds = reg.histogram(
+        "mega_http_request_seconds", "Request duration, by route template and method.",
+        ["method", "route"],
+    )  # fmt: skip
+    bound: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(method: str, route: str, status: int, elapsed: float) -> None:
+        klass = status // 100
+        children = bound.get((method, route, klass))
+        if children is None:
+            children = bound[(method, route, klass)] = (
+                requests.labels(method, route, f"{klass}xx"),
+                seconds.labels(method, route),
+            )
+        children[0].value += 1
+        children[1].observe(elapsed)
+
+    return observe
