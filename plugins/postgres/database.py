@@ -298,6 +298,10 @@ class PostgresDatabase(Database):
             word in str(exc) for word in ("closed", "released back to the pool")
         ):
             return connection_lost(self.alias, exc)
+        # a query sent while asyncpg still processes the server's termination of an idle
+        # connection: the connection is going away (the pool replaces it on the next acquire)
+        if isinstance(exc, errors.InternalClientError) and "another operation" in str(exc):
+            return connection_lost(self.alias, exc)
         return None
 
     async def introspect(self) -> dict[str, TableInfo]:
