@@ -76,13 +76,16 @@ def _token(subject: str) -> str:
 
 
 class LocalDelivery:
-    __slots__ = ("bus", "data", "delivery_count", "seq")
+    __slots__ = ("bus", "data", "delivery_count", "seq", "stored_at")
 
-    def __init__(self, bus: LocalBus, seq: int, data: bytes, delivery_count: int) -> None:
+    def __init__(
+        self, bus: LocalBus, seq: int, data: bytes, delivery_count: int, stored_at: float
+    ) -> None:
         self.bus = bus
         self.seq = seq
         self.data = data
         self.delivery_count = delivery_count
+        self.stored_at = stored_at
 
     async def ack(self) -> None:
         self.bus._later("ack", self.seq)
@@ -109,7 +112,7 @@ class LocalConsumer:
             signal.clear()
             rows = await bus._call(bus._claim_sync, self.stream, batch)
             if rows:
-                return [LocalDelivery(bus, seq, data, count) for seq, data, count in rows]
+                return [LocalDelivery(bus, *row) for row in rows]
             left = deadline - time.monotonic()
             if left <= 0:
                 return []
@@ -403,11 +406,13 @@ class LocalBus:
             )
         )
 
-    def _claim_sync(self, stream: str, batch: int) -> list[tuple[int, bytes, int]]:
+    def _claim_sync(self, stream: str, batch: int) -> list[tuple[int, bytes, int, float]]:
         return self._write(self._claim_in, stream, batch)  # type: ignore[no-any-return]
 
     @staticmethod
-    def _claim_in(db: sqlite3.Connection, stream: str, batch: int) -> list[tuple[int, bytes, int]]:
+    def _claim_in(
+        db: sqlite3.Connection, stream: str, batch: int
+    ) -> list[tuple[int, bytes, int, float]]:
         now = time.time()
         max_ack_pending, ack_wait_ms, max_deliver = db.execute(
             "SELECT max_ack_pending, ack_wait_ms, max_deliver FROM mega_job_consumers "
@@ -423,8 +428,8 @@ class LocalBus:
         if free <= 0:
             return []
         rows = db.execute(
-            "SELECT seq, data, deliveries + 1 FROM mega_job_messages WHERE stream = ? AND "
-            "visible_at <= ? AND deliveries < ? ORDER BY seq LIMIT ?",
+            "SELECT seq, data, deliveries + 1, stored_at FROM mega_job_messages "
+            "WHERE stream = ? AND visible_at <= ? AND deliveries < ? ORDER BY seq LIMIT ?",
             (stream, now, max_deliver, free),
         ).fetchall()
         if rows:

@@ -60,16 +60,18 @@ def _token(subject: str) -> str:
 class NatsDelivery:
     """A JetStream message as a ``Delivery`` (sequence and count read off its reply subject)."""
 
-    __slots__ = ("delivery_count", "msg", "seq")
+    __slots__ = ("delivery_count", "msg", "seq", "stored_at")
 
     def __init__(self, msg: Any) -> None:
         self.msg = msg
         tokens = msg.reply.split(".")
-        # $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>... (v1, 9 tokens) or
+        # $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>... (v1, 9 tokens) or
         # $JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<sseq>... (v2)
         at = 4 if len(tokens) == 9 else 6
         self.delivery_count = int(tokens[at])
         self.seq = int(tokens[at + 1])
+        #: when the stream stored the message (unix seconds)
+        self.stored_at = int(tokens[at + 3]) / 1e9
 
     @property
     def data(self) -> bytes:

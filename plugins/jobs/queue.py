@@ -293,7 +293,13 @@ class JobQueue:
             return
         listeners = self._listeners
         if listeners["start"]:
-            self._emit("start", subject=subject, seq=seq, delivery_count=delivery.delivery_count)
+            self._emit(
+                "start",
+                subject=subject,
+                seq=seq,
+                delivery_count=delivery.delivery_count,
+                lag_s=max(0.0, time.time() - delivery.stored_at),
+            )
         run = _Run()
         timeout_ms = self.timeout_ms(cls)
         if timeout_ms:

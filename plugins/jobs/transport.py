@@ -69,6 +69,11 @@ class Delivery(Protocol):
     @property
     def delivery_count(self) -> int: ...
 
+    @property
+    def stored_at(self) -> float:
+        """When the message was stored (unix seconds): start minus this is the queue lag."""
+        ...
+
     async def ack(self) -> None:
         """Done: remove the message. Fire and forget, like JetStream's ``+ACK``."""
 

@@ -20,13 +20,20 @@ def wire_jobs(events: Any, reg: MetricsRegistry) -> None:
     )
     dead = reg.counter("mega_jobs_dead_lettered", "Messages moved to the DLQ.", ["subject"])
     seconds = reg.histogram("mega_job_run_seconds", "Run time of successful jobs.", ["subject"])
+    lag = reg.histogram(
+        "mega_job_queue_lag_seconds", "From stored to its run starting (per delivery).", ["subject"]
+    )
+
+    def on_start(e: Any) -> None:
+        started.labels(e.subject).inc()
+        lag.labels(e.subject).observe(e.lag_s)
 
     def on_done(e: Any) -> None:
         done.labels(e.subject).inc()
         seconds.labels(e.subject).observe(e.duration_ms / 1000)
 
     events.on("dispatch", lambda e: enqueued.labels(e.subject).inc())
-    events.on("start", lambda e: started.labels(e.subject).inc())
+    events.on("start", on_start)
     events.on("done", on_done)
     events.on("retry", lambda e: retried.labels(e.subject).inc())
     events.on("fail", lambda e: failed.labels(e.subject, e.phase).inc())

@@ -134,6 +134,8 @@ async def test_jobs_schedules_and_user_metrics_show_up_on_the_scrape(tmp_path):
     assert got[("mega_jobs_failed_total", (("phase", "run"), *subject))] == 1
     assert got[("mega_jobs_dead_lettered_total", subject)] == 1
     assert got[("mega_job_run_seconds_count", subject)] == 1
+    assert got[("mega_job_queue_lag_seconds_count", subject)] == 2
+    assert 0 <= got[("mega_job_queue_lag_seconds_sum", subject)] < 10
     assert got[("charges_total", (("currency", "EUR"),))] == 1
     assert got[("mega_schedule_fired_total", (("schedule", "Tick"),))] == 1
     assert got[("mega_schedule_done_total", (("schedule", "Tick"),))] == 1
