@@ -38,3 +38,26 @@ def load_project_app(root: Path | None = None, *, required: bool = True) -> App 
         )
     load_dotenv(found / ".env", override=False)
     return App.from_project(found)
+
+
+#: settings that keep an app from starting background work while a CLI tool uses it
+TOOL_SETTINGS = {"jobs": {"consume": "false"}, "schedule": {"start": "false"}}
+
+
+def tool_app() -> App:
+    """The project's app for a one-shot tool (``mega jobs``, ``mega migrate``): plugins that
+    would start background work (consuming jobs, firing schedules) are told not to — only
+    those that are enabled, so no stray config table is made for the others."""
+    import os
+
+    from mega.app import App
+    from mega.config import find_project_root, load_config
+
+    root = find_project_root(None)
+    enabled = set(load_config(root).app.plugins) if root is not None else set()
+    environ = dict(os.environ)
+    for plugin, settings in TOOL_SETTINGS.items():
+        if plugin in enabled:
+            for key, value in settings.items():
+                environ[f"MEGA__PLUGINS__{plugin.upper()}__{key.upper()}"] = value
+    return App.from_project(root, environ=environ)

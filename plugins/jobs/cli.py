@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import typer
 
-#: the app is booted without consuming for the operator commands (and `mega worker` starts
-#: consumption itself, with its own options)
-NO_CONSUME = {"MEGA__PLUGINS__JOBS__CONSUME": "false", "MEGA__PLUGINS__SCHEDULE__START": "false"}
-
 
 def _project_app() -> Any:
-    from mega import App
+    from mega.cli._project import tool_app
 
-    return App.from_project(environ={**os.environ, **NO_CONSUME})
+    return tool_app()
 
 
 def worker_command(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -21,7 +20,6 @@ LockOption = Annotated[
     float,
     typer.Option("--lock-timeout", min=0, help="Seconds to wait for another runner's lock."),
 ]
-QUIET = {"MEGA__PLUGINS__JOBS__CONSUME": "false", "MEGA__PLUGINS__SCHEDULE__START": "false"}
 
 
 def _root() -> Any:
@@ -41,12 +39,12 @@ def _root() -> Any:
 def _with_migrator(
     alias: str, lock_timeout: float, work: Callable[[Any, Any], Awaitable[Any]]
 ) -> Any:
-    from mega import App
+    from mega.cli._project import tool_app
 
     from .runner import Migrator, load_migrations
 
     async def main() -> Any:
-        async with App.from_project(environ={**os.environ, **QUIET}) as app:
+        async with tool_app() as app:
             db = app.adapters.get("db", alias)
             migrator = Migrator(db, load_migrations(app.config.root), lock_timeout_s=lock_timeout)
             return await work(migrator, db)
@@ -160,11 +158,11 @@ def sql(
 ) -> None:
     """Print the SQL the pending migrations would run on this database (nothing is applied)."""
     if dialect is not None:
-        from mega import App
+        from mega.cli._project import tool_app
 
         from .runner import load_migrations
 
-        app = App.from_project(environ={**os.environ, **QUIET})
+        app = tool_app()
         found = app.registry.dialects.get(dialect)
         chosen = found() if isinstance(found, type) else found
         for m in load_migrations(app.config.root):
