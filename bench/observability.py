@@ -1,13 +1,13 @@
-"""Metrics costs against baselines measured in the same run (the metrics half of observability).
+"""Metrics and tracing costs against baselines measured in the same run.
 
 (a) Request overhead: a JSON hello route through mega's whole HTTP pipeline (middleware,
-    routing, envelope), called as ASGI in-process, in an app with and without the metrics
-    plugin (its RED observer: a counter and a histogram per route template, method, status
-    class). CPU per request from ``time.process_time``; interleaved rounds. Without uvicorn's
-    HTTP parsing the bare request is cheaper than on the wire, so the share is conservative.
-    Targets: overhead <= 2.5 us and <= 8 % of the bare request. (Tracing is not built yet;
-    when it is, it joins this measurement.)
-(b) Scrape: rendering 2 000 histogram series (13 buckets) as Prometheus text — mega's
+    routing, envelope), called as ASGI in-process, in an app with and without the metrics and
+    tracing plugins (RED observer: a counter and a histogram per route template, method and
+    status class; tracing sampled off, as the issue asks). CPU per request from
+    ``time.process_time``; interleaved rounds. Without uvicorn's HTTP parsing the bare request
+    is cheaper than on the wire, so the share is conservative.
+    Targets: overhead <= 2.5 us and <= 8 % of the bare request.
+(b) Scrape: rendering 2 000 histogram series (13 buckets) as Prometheus text: mega's
     exposition vs prometheus_client's ``generate_latest`` of the same series. Target <= 0.5x.
 
 Last line: one JSON object.
@@ -71,7 +71,10 @@ async def request_cpu(rounds: int, n: int) -> tuple[list[float], list[float]]:
         (root / "apps" / "main" / "routes" / "hello.py").write_text(ROUTE)
         sys.path.insert(0, str(root))
         plain_cfg = {"app": {"name": "obs", "plugins": ["http"]}}
-        metered_cfg = {"app": {"name": "obs", "plugins": ["http", "metrics"]}}
+        metered_cfg = {
+            "app": {"name": "obs", "plugins": ["http", "metrics", "tracing"]},
+            "plugins": {"tracing": {"sample_ratio": 0.0, "exporter": "none"}},
+        }
         async with (
             boot_app(plain_cfg, root=root, environ={}) as plain,
             boot_app(metered_cfg, root=root, environ={}) as metered,

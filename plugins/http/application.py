@@ -95,13 +95,16 @@ def static_routes(app: App, settings: HttpSettings) -> list[Any]:
 
 
 class Observers:
-    """What watches requests (the metrics plugin sets ``observe``); None costs one check."""
+    """What watches requests (metrics set ``observe``, tracing ``around``); None costs a check."""
 
-    __slots__ = ("observe",)
+    __slots__ = ("around", "observe")
 
     def __init__(self) -> None:
         #: ``observe(method, route template, status, seconds)`` after every routed request
         self.observe: Callable[[str, str, int, float], None] | None = None
+        #: ``around(scope, route template)``: a context manager around the request; what it
+        #: yields is called with the response status (a tracing span, say)
+        self.around: Callable[[Any, str], Any] | None = None
 
 
 class Dispatch:
@@ -125,8 +128,9 @@ class Dispatch:
         self.observers = observers or Observers()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        observe = self.observers.observe
-        if observe is None:
+        observers = self.observers
+        observe, around = observers.observe, observers.around
+        if observe is None and around is None:
             await self._serve(scope, receive, send)
             return
         started = perf_counter()
@@ -138,9 +142,17 @@ class Dispatch:
             await send(message)
 
         try:
-            await self._serve(scope, receive, watch)
+            if around is None:
+                await self._serve(scope, receive, watch)
+            else:
+                with around(scope, self.template) as finish:
+                    try:
+                        await self._serve(scope, receive, watch)
+                    finally:
+                        finish(status[0])
         finally:
-            observe(scope["method"], self.template, status[0], perf_counter() - started)
+            if observe is not None:
+                observe(scope["method"], self.template, status[0], perf_counter() - started)
 
     async def _serve(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive, send)

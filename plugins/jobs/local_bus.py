@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS mega_job_streams (
 CREATE TABLE IF NOT EXISTS mega_job_messages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, data BLOB NOT NULL,
     stored_at REAL NOT NULL, deliveries INTEGER NOT NULL DEFAULT 0,
-    visible_at REAL NOT NULL DEFAULT 0, leased INTEGER NOT NULL DEFAULT 0);
+    visible_at REAL NOT NULL DEFAULT 0, leased INTEGER NOT NULL DEFAULT 0, headers TEXT);
 CREATE INDEX IF NOT EXISTS mega_job_messages_ready ON mega_job_messages (stream, visible_at);
 CREATE TABLE IF NOT EXISTS mega_job_dedup (
     stream TEXT NOT NULL, msg_id TEXT NOT NULL, seq INTEGER NOT NULL, expires_at REAL NOT NULL,
@@ -76,16 +76,27 @@ def _token(subject: str) -> str:
 
 
 class LocalDelivery:
-    __slots__ = ("bus", "data", "delivery_count", "seq", "stored_at")
+    __slots__ = ("_headers", "bus", "data", "delivery_count", "seq", "stored_at")
 
     def __init__(
-        self, bus: LocalBus, seq: int, data: bytes, delivery_count: int, stored_at: float
+        self,
+        bus: LocalBus,
+        seq: int,
+        data: bytes,
+        delivery_count: int,
+        stored_at: float,
+        headers: str | None,
     ) -> None:
         self.bus = bus
         self.seq = seq
         self.data = data
         self.delivery_count = delivery_count
         self.stored_at = stored_at
+        self._headers = headers
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self._headers is None else json.loads(self._headers)  # type: ignore[no-any-return]
 
     async def ack(self) -> None:
         self.bus._later("ack", self.seq)
@@ -169,6 +180,9 @@ class LocalBus:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self.options.synchronous.upper()}")
         db.executescript(SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(mega_job_messages)")}
+        if "headers" not in columns:  # a store made before messages carried headers
+            db.execute("ALTER TABLE mega_job_messages ADD COLUMN headers TEXT")
         self._db = db
 
     async def close(self) -> None:
@@ -300,9 +314,18 @@ class LocalBus:
             ),
         )
 
-    async def publish(self, subject: str, data: bytes, msg_id: str | None = None) -> Published:
+    async def publish(
+        self,
+        subject: str,
+        data: bytes,
+        msg_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Published:
         stream = self.stream_name(subject)
-        seq, duplicate = await self._call(self._write, self._publish_sync, stream, data, msg_id)
+        encoded = None if not headers else json.dumps(headers)
+        seq, duplicate = await self._call(
+            self._write, self._publish_sync, stream, data, msg_id, encoded
+        )
         signal = self._signals.get(stream)
         if signal is not None:
             signal.set()
@@ -311,14 +334,22 @@ class LocalBus:
     def is_missing_stream(self, error: BaseException) -> bool:
         return isinstance(error, NoStreamError)
 
-    async def publish_many(self, subject: str, items: list[bytes]) -> list[Published]:
+    async def publish_many(
+        self, subject: str, items: list[bytes], headers: dict[str, str] | None = None
+    ) -> list[Published]:
         stream = self.stream_name(subject)
-        seqs = await self._call(self._write, self._publish_many_sync, stream, items)
+        encoded = None if not headers else json.dumps(headers)
+        seqs = await self._call(self._write, self._publish_many_sync, stream, items, encoded)
         self._signal(stream).set()
         return [Published(seq, stream, False) for seq in seqs]
 
     def _publish_sync(
-        self, db: sqlite3.Connection, stream: str, data: bytes, msg_id: str | None
+        self,
+        db: sqlite3.Connection,
+        stream: str,
+        data: bytes,
+        msg_id: str | None,
+        headers: str | None = None,
     ) -> tuple[int, bool]:
         now = time.time()
         row = db.execute(
@@ -340,8 +371,8 @@ class LocalBus:
             if seen is not None:
                 return int(seen[0]), True
         seq = db.execute(
-            "INSERT INTO mega_job_messages (stream, data, stored_at) VALUES (?, ?, ?)",
-            (stream, data, now),
+            "INSERT INTO mega_job_messages (stream, data, stored_at, headers) VALUES (?, ?, ?, ?)",
+            (stream, data, now, headers),
         ).lastrowid
         assert seq is not None
         if msg_id is not None:
@@ -352,11 +383,11 @@ class LocalBus:
         return seq, False
 
     def _publish_many_sync(
-        self, db: sqlite3.Connection, stream: str, items: list[bytes]
+        self, db: sqlite3.Connection, stream: str, items: list[bytes], headers: str | None
     ) -> list[int]:
         seqs = []
         for data in items:
-            seq, _ = self._publish_sync(db, stream, data, None)
+            seq, _ = self._publish_sync(db, stream, data, None, headers)
             seqs.append(seq)
         return seqs
 
@@ -406,13 +437,15 @@ class LocalBus:
             )
         )
 
-    def _claim_sync(self, stream: str, batch: int) -> list[tuple[int, bytes, int, float]]:
+    def _claim_sync(
+        self, stream: str, batch: int
+    ) -> list[tuple[int, bytes, int, float, str | None]]:
         return self._write(self._claim_in, stream, batch)  # type: ignore[no-any-return]
 
     @staticmethod
     def _claim_in(
         db: sqlite3.Connection, stream: str, batch: int
-    ) -> list[tuple[int, bytes, int, float]]:
+    ) -> list[tuple[int, bytes, int, float, str | None]]:
         now = time.time()
         max_ack_pending, ack_wait_ms, max_deliver = db.execute(
             "SELECT max_ack_pending, ack_wait_ms, max_deliver FROM mega_job_consumers "
@@ -428,7 +461,7 @@ class LocalBus:
         if free <= 0:
             return []
         rows = db.execute(
-            "SELECT seq, data, deliveries + 1, stored_at FROM mega_job_messages "
+            "SELECT seq, data, deliveries + 1, stored_at, headers FROM mega_job_messages "
             "WHERE stream = ? AND visible_at <= ? AND deliveries < ? ORDER BY seq LIMIT ?",
             (stream, now, max_deliver, free),
         ).fetchall()

@@ -78,6 +78,10 @@ class NatsDelivery:
         data: bytes = self.msg.data
         return data
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.msg.headers or {}
+
     async def ack(self) -> None:
         await self.msg.ack()
 
@@ -262,17 +266,26 @@ class NatsBus:
 
     # -- publishing -----------------------------------------------------------------------
 
-    async def publish(self, subject: str, data: bytes, msg_id: str | None = None) -> Published:
-        headers = None if msg_id is None else {"Nats-Msg-Id": msg_id}
+    async def publish(
+        self,
+        subject: str,
+        data: bytes,
+        msg_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Published:
+        if msg_id is not None:
+            headers = {**(headers or {}), "Nats-Msg-Id": msg_id}
         ack = await self.js.publish(subject, data, headers=headers)
         return Published(ack.seq, ack.stream, ack.duplicate is True)
 
     def is_missing_stream(self, error: BaseException) -> bool:
         return isinstance(error, self.errors.NoStreamResponseError)
 
-    async def publish_many(self, subject: str, items: list[bytes]) -> list[Published]:
+    async def publish_many(
+        self, subject: str, items: list[bytes], headers: dict[str, str] | None = None
+    ) -> list[Published]:
         publish_async = self.js.publish_async
-        futures = [await publish_async(subject, data) for data in items]
+        futures = [await publish_async(subject, data, headers=headers) for data in items]
         acks = await asyncio.gather(*futures)
         return [Published(ack.seq, ack.stream, ack.duplicate is True) for ack in acks]
 

@@ -24,8 +24,9 @@ import json
 import time
 import traceback
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from mega import Events, MegaConfigError, get_logger
 
@@ -95,6 +96,18 @@ def _check_int(name: str, value: Any, minimum: int, rule: str) -> int:
     return value
 
 
+class JobTracing(Protocol):
+    """Trace propagation through messages (the tracing plugin provides one)."""
+
+    def inject(self) -> dict[str, str] | None:
+        """Headers carrying the current trace context into a message being enqueued."""
+        ...
+
+    def run(self, subject: str, delivery: Delivery) -> AbstractContextManager[Any]:
+        """A span around handling ``delivery``, continuing the trace its headers carry."""
+        ...
+
+
 class _Run:
     """One delivery being worked on: whether its timeout won, and the timer to cancel."""
 
@@ -126,6 +139,7 @@ class JobQueue:
         dlq_max_bytes: int | None = None,
         duplicate_window_ms: int = DEFAULT_DUPLICATE_WINDOW_MS,
         events: Events | None = None,
+        tracing: JobTracing | None = None,
     ) -> None:
         self.bus = bus
         self.ack_wait_ms = _check_int("ack_wait_ms", ack_wait_ms, 1, "an integer >= 1")
@@ -154,6 +168,8 @@ class JobQueue:
             else _check_int("dlq_max_bytes", dlq_max_bytes, 1, "an integer >= 1 or unset"),
             _check_int("duplicate_window_ms", duplicate_window_ms, 1, "an integer >= 1"),
         )
+        #: propagates trace context enqueue → run (None: no tracing, no cost)
+        self.tracing = tracing
         #: subscribe with ``queue.events.on("fail", listener)``
         self.events = events or Events("jobs", EVENTS)
         self._emit = self.events.emit
@@ -207,15 +223,16 @@ class JobQueue:
         if subject not in self._ready:
             await self.ensure(subject)
         data = encode(payload, what=f"enqueue({job.__name__})")
+        headers = None if self.tracing is None else self.tracing.inject()
         try:
-            published = await self.bus.publish(subject, data, msg_id)
+            published = await self.bus.publish(subject, data, msg_id, headers)
         except Exception as exc:
             if not self.bus.is_missing_stream(exc):
                 raise
             # the server lost the stream since we checked (restarted without its store)
             self.forget(subject)
             await self.ensure(subject)
-            published = await self.bus.publish(subject, data, msg_id)
+            published = await self.bus.publish(subject, data, msg_id, headers)
         if self._listeners["dispatch"]:
             self._emit(
                 "dispatch",
@@ -233,7 +250,8 @@ class JobQueue:
         items = [encode(payload, what=what) for payload in payloads]
         if subject not in self._ready:
             await self.ensure(subject)
-        published = await self.bus.publish_many(subject, items)
+        headers = None if self.tracing is None else self.tracing.inject()
+        published = await self.bus.publish_many(subject, items, headers)
         if self._listeners["dispatch"]:
             for one in published:
                 self._emit("dispatch", subject=subject, seq=one.seq, stream=one.stream,
@@ -263,7 +281,11 @@ class JobQueue:
         when the run timed out and was abandoned.
         """
         try:
-            await self._handle(job, delivery, make_ctx, release)
+            if self.tracing is None:
+                await self._handle(job, delivery, make_ctx, release)
+            else:
+                with self.tracing.run(type(job).subject, delivery):
+                    await self._handle(job, delivery, make_ctx, release)
         except Exception as exc:  # a bug here must not kill the consume loop
             self.log.error("job.handle_failed", seq=delivery.seq, error=repr(exc))
         finally:

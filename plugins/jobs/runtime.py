@@ -35,6 +35,8 @@ class Jobs:
         #: subscribe with ``ctx.jobs.events.on("fail", listener)``; every bus emits here
         self.events = Events("jobs", EVENTS)
         self._queues: dict[str, JobQueue] = {}
+        #: trace propagation for every queue (set by the tracing plugin)
+        self._tracing: Any = None
         self.consumptions: list[Consumption] = []
         for cls in jobs:
             self.add(cls)
@@ -87,6 +89,16 @@ class Jobs:
                     {"job": name, "bus": cls.bus},
                 )
 
+    @property
+    def tracing(self) -> Any:
+        return self._tracing
+
+    @tracing.setter
+    def tracing(self, tracing: Any) -> None:
+        self._tracing = tracing
+        for queue in self._queues.values():
+            queue.tracing = tracing
+
     def queue(self, bus: str = "default") -> JobQueue:
         """The ``JobQueue`` of a bus alias (made on first use)."""
         queue = self._queues.get(bus)
@@ -102,6 +114,7 @@ class Jobs:
                 dlq_max_bytes=s.dlq_max_bytes,
                 duplicate_window_ms=s.duplicate_window_ms,
                 events=self.events,
+                tracing=self._tracing,
             )
         return queue
 

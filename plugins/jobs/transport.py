@@ -70,6 +70,11 @@ class Delivery(Protocol):
     def delivery_count(self) -> int: ...
 
     @property
+    def headers(self) -> dict[str, str]:
+        """The headers the message was published with (``{}`` when none)."""
+        ...
+
+    @property
     def stored_at(self) -> float:
         """When the message was stored (unix seconds): start minus this is the queue lag."""
         ...
@@ -105,16 +110,26 @@ class JobBus(Protocol):
     async def ensure_streams(self, subject: str, limits: StreamLimits) -> None:
         """Create the work stream and the DLQ stream of ``subject`` unless they exist."""
 
-    async def publish(self, subject: str, data: bytes, msg_id: str | None = None) -> Published:
-        """Store one message durably; returns once the store confirmed it."""
+    async def publish(
+        self,
+        subject: str,
+        data: bytes,
+        msg_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Published:
+        """Store one message (and its headers, e.g. ``traceparent``) durably; returns once the
+        store confirmed it."""
         ...
 
     def is_missing_stream(self, error: BaseException) -> bool:
         """Whether ``error`` (from a publish) means the subject's stream does not exist."""
         ...
 
-    async def publish_many(self, subject: str, items: list[bytes]) -> list[Published]:
-        """Store many messages, pipelined; returns once every one is confirmed."""
+    async def publish_many(
+        self, subject: str, items: list[bytes], headers: dict[str, str] | None = None
+    ) -> list[Published]:
+        """Store many messages (sharing ``headers``), pipelined; returns once every one is
+        confirmed."""
         ...
 
     async def publish_dead_letter(self, subject: str, data: bytes) -> None:

@@ -1,0 +1,66 @@
+"""The ``tracing`` plugin: OpenTelemetry spans, W3C trace context through HTTP **and** jobs.
+
+A request's server span continues the trace of its ``traceparent`` header; a job enqueued while
+it runs carries the trace in the message's headers, so the worker's run span — on another
+machine, hours later — is part of the same trace. Log lines written inside a span carry its
+``trace_id`` and ``span_id``. See docs/plugins/tracing.md.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from mega import App, PluginConfig, PluginSpec, hookimpl, import_driver
+
+
+class TracingSettings(PluginConfig):
+    """The ``[plugins.tracing]`` table."""
+
+    #: share of new traces recorded (0..1); a request continuing a sampled trace follows its
+    #: parent's decision
+    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    #: where finished spans go: OTLP over HTTP, the console, memory (tests), or nowhere
+    exporter: Literal["otlp", "console", "memory", "none"] = "none"
+    #: the OTLP/HTTP traces endpoint (default: the SDK's, or OTEL_EXPORTER_OTLP_ENDPOINT)
+    otlp_endpoint: str | None = None
+    #: service.name (default: [app] name)
+    service_name: str | None = None
+    #: extra resource attributes (deployment.environment.name defaults to [app] env)
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+plugin = PluginSpec(
+    name="tracing",
+    description="OpenTelemetry spans; trace context through HTTP headers and job messages",
+    provides=("tracing",),
+    config=TracingSettings,
+)
+
+
+@hookimpl
+def mega_before_boot(app: App) -> None:
+    import_driver("opentelemetry.sdk.trace", extra="otel", what="the tracing plugin")
+    from .tracer import Tracing
+
+    settings = app.plugin_config("tracing")
+    assert isinstance(settings, TracingSettings)
+    app.extensions["tracing"] = Tracing(app, settings)
+
+
+@hookimpl
+def mega_after_boot(app: App) -> None:
+    tracing = app.extensions["tracing"]
+    if "http" in app.extensions:
+        app.extensions["http"].observers.around = tracing.http_span
+    if "jobs" in app.extensions:
+        app.extensions["jobs"].tracing = tracing.jobs
+
+
+@hookimpl
+def mega_before_shutdown(app: App) -> None:
+    app.extensions["tracing"].shutdown()
+
+
+__all__ = ["TracingSettings", "plugin"]
