@@ -153,7 +153,19 @@ class Database(ABC):
             return exc
         return query_failed(exc, sql)
 
+    #: ``around_query(database, sql)``: a context manager around every statement (the tracing
+    #: plugin's opt-in db spans); None costs one check
+    around_query: Callable[[Database, str], Any] | None = None
+
     async def _run(self, call: Callable[..., Any], sql: str, params: Sequence[Any]) -> Any:
+        if self.around_query is not None:
+            with self.around_query(self, sql):
+                return await self._run_statement(call, sql, params)
+        return await self._run_statement(call, sql, params)
+
+    async def _run_statement(
+        self, call: Callable[..., Any], sql: str, params: Sequence[Any]
+    ) -> Any:
         tx = self._tx.get()
         try:
             if tx is not None:

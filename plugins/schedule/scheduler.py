@@ -55,6 +55,9 @@ class Scheduler:
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._queued: set[str] = set()
         self._fires: set[asyncio.Task[Any]] = set()
+        #: ``around_fire(name, fire_time)``: a context manager around each run (the tracing
+        #: plugin's span); None costs one check
+        self.around_fire: Any = None
 
     def add(self, cls: type[Schedule]) -> None:
         """Add a schedule class (discovered ones are added at boot)."""
@@ -235,7 +238,11 @@ class Scheduler:
         # so its lock is released outright and another instance may still run it in its grace
         keep_ms = max(self.settings.keep_lock_ms, cls.misfire_grace_ms)
         try:
-            result = await cls().run(ctx)
+            if self.around_fire is None:
+                result = await cls().run(ctx)
+            else:
+                with self.around_fire(name, fire_time):
+                    result = await cls().run(ctx)
         except asyncio.CancelledError:
             keep_ms = 0
             self.events.emit(

@@ -29,6 +29,9 @@ class TracingSettings(PluginConfig):
     service_name: str | None = None
     #: extra resource attributes (deployment.environment.name defaults to [app] env)
     attributes: dict[str, str] = Field(default_factory=dict)
+    #: a span per database statement (its SQL text, never its parameters); off by default:
+    #: busy apps make many
+    db_queries: bool = False
 
 
 plugin = PluginSpec(
@@ -56,6 +59,12 @@ def mega_after_boot(app: App) -> None:
         app.extensions["http"].observers.around = tracing.http_span
     if "jobs" in app.extensions:
         app.extensions["jobs"].tracing = tracing.jobs
+    if "schedule" in app.extensions:
+        app.extensions["schedule"].around_fire = tracing.schedule_span
+    if tracing.settings.db_queries:
+        for (kind, _alias), adapter in app.adapters.items():
+            if kind == "db" and hasattr(adapter, "around_query"):
+                adapter.around_query = tracing.db_span
 
 
 @hookimpl

@@ -170,6 +170,38 @@ class Tracing:
 
             yield finish
 
+    @contextlib.contextmanager
+    def schedule_span(self, name: str, fire_time: Any) -> Iterator[Any]:
+        """The span of one schedule fire's run (a new trace per fire)."""
+        with (
+            self.tracer.start_as_current_span(
+                f"schedule {name}",
+                kind=trace.SpanKind.INTERNAL,
+                attributes={
+                    "mega.schedule": name,
+                    "mega.schedule.fire_time": fire_time.isoformat(),
+                },
+            ) as span,
+            _logged(span),
+        ):
+            yield span
+
+    @contextlib.contextmanager
+    def db_span(self, database: Any, sql: str) -> Iterator[Any]:
+        """A client span per statement: its text (parameters are never recorded)."""
+        operation = sql.split(None, 1)[0].upper() if sql.strip() else "SQL"
+        with self.tracer.start_as_current_span(
+            f"{operation} {database.alias}",
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "db.system.name": database.dialect.name,
+                "db.namespace": database.alias,
+                "db.operation.name": operation,
+                "db.query.text": sql,
+            },
+        ) as span:
+            yield span
+
     def finished_spans(self) -> list[Any]:
         """Spans recorded so far (``exporter = "memory"``: for tests)."""
         return list(self.memory.get_finished_spans()) if self.memory is not None else []

@@ -126,3 +126,32 @@ async def test_sampling_off_records_new_traces_never_but_follows_a_sampled_paren
             await client.get("/items/2", headers={"traceparent": f"00-{TRACE_ID}-{PARENT}-01"})
         spans = app.extensions["tracing"].finished_spans()
     assert [format(s.context.trace_id, "032x") for s in spans] == [TRACE_ID]
+
+
+async def test_schedule_fires_and_opt_in_db_statements_get_spans(tmp_path):
+    from mega.plugins.schedule import Schedule
+    from mega.testing import fire_schedule
+
+    class Report(Schedule):
+        cron = "0 0 1 1 *"
+
+        async def run(self, ctx):
+            return await ctx.db().fetch_val("SELECT 40 + 2")
+
+    config = {
+        "app": {"plugins": ["schedule", "sqlite", "tracing"], "name": "reports"},
+        "plugins": {
+            "schedule": {"start": False},
+            "tracing": {"exporter": "memory", "db_queries": True},
+        },
+        "adapters": {"db": {"default": {"driver": "sqlite", "path": str(tmp_path / "r.db")}}},
+    }
+    async with boot_app(config, environ={}) as app:
+        app.extensions["schedule"].add(Report)
+        event = await fire_schedule(app, Report)
+        assert (event.name, event.result) == ("done", 42)
+        spans = {s.name: s for s in app.extensions["tracing"].finished_spans()}
+    fire, query = spans["schedule Report"], spans["SELECT default"]
+    assert query.parent.span_id == fire.context.span_id  # the statement ran inside the fire
+    assert query.attributes["db.query.text"] == "SELECT 40 + 2"
+    assert query.attributes["db.system.name"] == "sqlite"
