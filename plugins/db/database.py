@@ -127,6 +127,11 @@ class Database(ABC):
         """Hold the database-wide lock ``name`` (one holder across every process), waiting at
         most ``timeout_s``; raises ``DbError("db.lock_timeout")`` when it stays taken."""
 
+    def pool_stats(self) -> dict[str, int]:
+        """``{"size": connections open, "idle": of them free}`` for metrics; ``{}`` when the
+        driver does not say (override in a driver with a pool)."""
+        return {}
+
     async def health(self) -> None:
         """Readiness check: raise if the database does not answer (override for a cheaper or
         deeper probe)."""

@@ -43,6 +43,11 @@ class ConnectionPool:
     def connections(self) -> list[Any]:
         return list(self._all)
 
+    @property
+    def idle(self) -> int:
+        """Connections not leased right now."""
+        return self._free.qsize()
+
 
 class _Lease:
     __slots__ = ("_pool", "connection")

@@ -231,6 +231,12 @@ class MariaDatabase(Database):
             pool.close()
             await pool.wait_closed()
 
+    def pool_stats(self) -> dict[str, int]:
+        pool = self._pool
+        if pool is None:
+            return {}
+        return {"size": int(pool.size), "idle": int(pool.freesize)}
+
     def _acquire(self) -> Any:
         if self._pool is None:
             raise self.not_connected()

@@ -17,7 +17,7 @@ from pydantic import Field
 from mega import App, PluginConfig, PluginRegistry, PluginSpec, hookimpl
 
 from .exposition import OPENMETRICS_TYPE, TEXT_TYPE, encode, negotiate, render, snapshot
-from .process import process_families
+from .process import pool_families, process_families
 from .registry import (
     DEFAULT_BUCKETS,
     DEFAULT_MAX_SERIES,
@@ -49,13 +49,16 @@ plugin = PluginSpec(
 class Metrics(MetricsRegistry):
     """``ctx.metrics``: the app's metrics registry, and the scrape."""
 
-    def __init__(self, settings: MetricsSettings) -> None:
+    def __init__(self, settings: MetricsSettings, app: App | None = None) -> None:
         super().__init__(max_series=settings.max_series)
         self.settings = settings
+        self.app = app
 
     async def scrape(self, *, openmetrics: bool = False) -> str:
         """Every metric as exposition text; values copied on the loop, text built off it."""
         families = snapshot(list(self.metrics.values()))
+        if self.app is not None:
+            families += pool_families(self.app)
         if self.settings.process:
             families += process_families()
         return await asyncio.get_running_loop().run_in_executor(
@@ -76,7 +79,7 @@ def mega_register(registry: PluginRegistry) -> None:
 def mega_before_boot(app: App) -> None:
     settings = app.plugin_config("metrics")
     assert isinstance(settings, MetricsSettings)
-    app.extensions["metrics"] = Metrics(settings)
+    app.extensions["metrics"] = Metrics(settings, app)
 
 
 @hookimpl

@@ -11,6 +11,7 @@ import os
 import resource
 import sys
 import time
+from typing import Any
 
 from .exposition import Family
 
@@ -54,3 +55,21 @@ def process_families() -> list[Family]:
         Family("python_allocated_blocks", "gauge", "Memory blocks allocated by the interpreter.",
                [({}, float(sys.getallocatedblocks()))]),
     ]  # fmt: skip
+
+
+def pool_families(app: Any) -> list[Family]:
+    """``mega_db_pool_connections{alias, state}``: open connections per db adapter, busy/idle."""
+    samples = []
+    for (kind, alias), adapter in app.adapters.items():
+        stats = getattr(adapter, "pool_stats", None)
+        if kind != "db" or stats is None:
+            continue
+        found = stats()
+        if found:
+            idle = float(found["idle"])
+            samples.append(({"alias": alias, "state": "idle"}, idle))
+            samples.append(({"alias": alias, "state": "busy"}, float(found["size"]) - idle))
+    if not samples:
+        return []
+    return [Family("mega_db_pool_connections", "gauge", "Database pool connections, by state.",
+                   samples)]  # fmt: skip

@@ -221,6 +221,12 @@ class PostgresDatabase(Database):
         if pool is not None:
             await pool.close()
 
+    def pool_stats(self) -> dict[str, int]:
+        pool = self._pool
+        if pool is None:
+            return {}
+        return {"size": pool.get_size(), "idle": pool.get_idle_size()}
+
     def _acquire(self) -> Any:
         if self._pool is None:
             raise self.not_connected()

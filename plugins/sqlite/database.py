@@ -244,6 +244,12 @@ class SqliteDatabase(Database):
             for conn in pool.connections:
                 await conn.close()
 
+    def pool_stats(self) -> dict[str, int]:
+        pool = self._pool
+        if pool is None:
+            return {}
+        return {"size": len(pool.connections), "idle": pool.idle}
+
     def _acquire(self) -> Any:
         if self._pool is None:
             raise self.not_connected()

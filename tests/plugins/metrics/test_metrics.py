@@ -162,3 +162,27 @@ async def test_openmetrics_and_gzip_are_negotiated():
     text = response.text  # httpx undid the gzip the header announces
     assert text.rstrip().endswith("# EOF")
     assert samples(text, parse_om)[("pings_total", ())] == 1
+
+
+@pytest.mark.parametrize("driver", ["sqlite", "postgres"])
+async def test_db_pool_gauges_count_busy_and_idle_connections(driver, tmp_path):
+    if driver == "sqlite":
+        adapter = {"driver": "sqlite", "path": str(tmp_path / "p.db"), "pool_size": 3}
+    else:
+        from mega.testing.services import require
+
+        require("postgres")
+        adapter = {"driver": "postgres", "pool_min": 2, "pool_max": 2}
+    config = {
+        "app": {"plugins": ["http", "metrics", driver], "name": "pools"},
+        "adapters": {"db": {"main": adapter}},
+    }
+    async with boot_app(config, environ={}) as app:
+        db = app.ctx().db("main")
+        async with db.transaction():  # holds one connection while scraping
+            await db.fetch_val("SELECT 1")
+            text = await app.extensions["metrics"].scrape()
+    got = samples(text)
+    size = 3 if driver == "sqlite" else 2
+    assert got[("mega_db_pool_connections", (("alias", "main"), ("state", "busy")))] == 1
+    assert got[("mega_db_pool_connections", (("alias", "main"), ("state", "idle")))] == size - 1
