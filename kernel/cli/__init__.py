@@ -94,10 +94,18 @@ def _add_plugin_commands(cli: typer.Typer, wanted: str) -> None:
     for name, entry in commands.items():
         definition = entry.value
         if isinstance(definition.target, typer.Typer):
-            # plugin commands report a MegaError like builtin ones do: error[code]: message
-            for command in definition.target.registered_commands:
-                if command.callback is not None:
-                    command.callback = handle_errors(command.callback)
+            _report_errors(definition.target)
             cli.add_typer(definition.target, name=name, help=definition.help)
         else:
             cli.command(name, help=definition.help)(handle_errors(definition.target))
+
+
+def _report_errors(group: typer.Typer) -> None:
+    """Make a plugin's commands (nested groups too: ``mega jobs dlq show``) report a MegaError
+    like builtin ones do: ``error[code]: message``, not a traceback."""
+    for command in group.registered_commands:
+        if command.callback is not None:
+            command.callback = handle_errors(command.callback)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _report_errors(sub.typer_instance)

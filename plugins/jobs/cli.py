@@ -10,12 +10,6 @@ from typing import Annotated, Any
 import typer
 
 
-def _project_app() -> Any:
-    from mega.cli._project import tool_app
-
-    return tool_app()
-
-
 def worker_command(
     jobs: Annotated[
         str | None,
@@ -36,9 +30,10 @@ def worker_command(
     Runs still going at the drain deadline ([plugins.jobs] drain_timeout_ms) are handed back
     and redelivered to another worker; none is lost.
     """
+    from mega.cli._project import tool_app
     from mega.runner import run_until_signal
 
-    app = _project_app()
+    app = tool_app()
     names = [n.strip() for n in jobs.split(",") if n.strip()] if jobs else None
 
     async def start(app: Any) -> None:
@@ -63,8 +58,10 @@ jobs_cli.add_typer(dlq_cli, name="dlq")
 
 
 def _with_jobs(work: Callable[[Any], Awaitable[Any]]) -> Any:
+    from mega.cli._project import tool_app
+
     async def main() -> Any:
-        async with _project_app() as app:
+        async with tool_app() as app:
             return await work(app.extensions["jobs"])
 
     return asyncio.run(main())

@@ -491,17 +491,13 @@ class LocalBus:
         db = self._conn
         stream = self.stream_name(subject)
         now = time.time()
-        row = db.execute(
-            "SELECT max_deliver FROM mega_job_consumers WHERE stream = ?", (stream,)
-        ).fetchone()
-        max_deliver = row[0] if row else 1 << 30
         depth, pending, in_flight, redelivered = db.execute(
             "SELECT count(*), "
             "coalesce(sum(deliveries = 0), 0), "
             "coalesce(sum(leased = 1 AND visible_at > ?), 0), "
             "coalesce(sum(leased = 1 AND visible_at > ? AND deliveries > 1), 0) "
-            "FROM mega_job_messages WHERE stream = ? AND deliveries <= ?",
-            (now, now, stream, max_deliver),
+            "FROM mega_job_messages WHERE stream = ?",
+            (now, now, stream),
         ).fetchone()
         (dlq_depth,) = db.execute(
             "SELECT count(*) FROM mega_job_messages WHERE stream = ?",

@@ -212,7 +212,7 @@ class JobQueue:
         ``msg_id`` is a deduplication key: within the bus's duplicate window (2 minutes by
         default) a second message with the same key is not stored, and ``duplicate`` is True.
         """
-        subject = _subject_of(job)
+        subject = subject_of(job)
         if msg_id is not None and (not isinstance(msg_id, str) or not msg_id):
             raise JobPayloadError(
                 "job.invalid_msg_id",
@@ -245,7 +245,7 @@ class JobQueue:
 
     async def enqueue_many(self, job: type[Job], payloads: Iterable[Any]) -> list[Published]:
         """Store many messages for ``job``, pipelined; returns once every one is stored."""
-        subject = _subject_of(job)
+        subject = subject_of(job)
         what = f"enqueue_many({job.__name__})"
         items = [encode(payload, what=what) for payload in payloads]
         if subject not in self._ready:
@@ -262,7 +262,7 @@ class JobQueue:
 
     def consumer_config(self, job: type[Job], concurrency: int | None = None) -> ConsumerConfig:
         return ConsumerConfig(
-            _subject_of(job), concurrency or job.concurrency, self.ack_wait_ms, self.max_deliver
+            subject_of(job), concurrency or job.concurrency, self.ack_wait_ms, self.max_deliver
         )
 
     def timeout_ms(self, job: type[Job]) -> int:
@@ -477,7 +477,8 @@ class JobQueue:
             task.cancel()
 
 
-def _subject_of(job: type[Job]) -> str:
+def subject_of(job: type[Job]) -> str:
+    """``job``'s subject; anything but a concrete job class is ``job.invalid_class``."""
     if not (isinstance(job, type) and issubclass(job, Job) and job._retry is not None):
         raise MegaConfigError(
             "job.invalid_class",

@@ -14,7 +14,7 @@ from mega import Events, MegaConfigError, MegaNotFoundError
 
 from .consume import Consumption
 from .job import Job, JobCtx
-from .queue import EVENTS, JobQueue, encode
+from .queue import EVENTS, JobQueue, encode, subject_of
 from .transport import Delivery, Published
 
 if TYPE_CHECKING:
@@ -43,12 +43,7 @@ class Jobs:
 
     def add(self, cls: type[Job]) -> None:
         """Add a job class (discovered ones are added at boot)."""
-        if not (isinstance(cls, type) and issubclass(cls, Job) and cls._retry is not None):
-            raise MegaConfigError(
-                "job.invalid_class",
-                f"{cls!r} is not a job: subclass mega.plugins.jobs.Job and set subject",
-                {"job": repr(cls)},
-            )
+        subject_of(cls)  # raises job.invalid_class for anything that is not a concrete job
         for name, other in self.jobs.items():
             if other is cls:
                 return

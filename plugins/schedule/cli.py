@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from typing import Annotated
 
 import typer
@@ -54,11 +53,10 @@ def list_schedules(
 @schedule_cli.command("run")
 def run_schedule(name: Annotated[str, typer.Argument(help="Schedule class name.")]) -> None:
     """Fire a schedule now, through its lock; exit 1 unless it ran and succeeded."""
-    from mega import App
+    from mega.cli._project import tool_app
 
     async def fire() -> object:
-        environ = {**os.environ, "MEGA__PLUGINS__SCHEDULE__START": "false"}
-        async with App.from_project(environ=environ) as app:
+        async with tool_app() as app:
             return await app.extensions["schedule"].fire_now(name)
 
     event = asyncio.run(fire())

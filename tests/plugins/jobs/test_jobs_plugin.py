@@ -188,7 +188,8 @@ def test_jobs_cli_status_and_dead_letters(project, enable, mega):
     status = json.loads(mega("jobs", "status", "--json", cwd=project).stdout)
     assert (status[0]["depth"], status[0]["dlq_depth"]) == (1, 0)
     missing = mega("jobs", "dlq", "show", "Charge", "999", cwd=project, ok=False)
-    assert missing.returncode != 0 and "job.dead_letter_not_found" in missing.stderr
+    assert missing.returncode != 0 and "error[job.dead_letter_not_found]" in missing.stderr
+    assert "Traceback" not in missing.stderr  # a nested group's command reports like the rest
     unknown = mega("jobs", "dlq", "list", "Nope", cwd=project, ok=False)
     assert "no job 'Nope'" in unknown.stderr and "Charge (main.charge)" in unknown.stderr
 
