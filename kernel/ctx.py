@@ -64,6 +64,12 @@ class Ctx:
         """The jobs plugin's worker pools: ``await ctx.workers.run(ResizeImage, payload)``."""
         return self._extension("workers")
 
+    @property
+    def ws(self) -> Any:
+        """The ws plugin's hub: ``await ctx.ws.broadcast("room:1", "said", {...})``,
+        ``ctx.ws.presence.list("room:1")``."""
+        return self._extension("ws", plugin="ws")
+
     def _extension(self, name: str, *, plugin: str = "jobs") -> Any:
         try:
             return self.app.extensions[name]

@@ -106,4 +106,16 @@ def _extension(app: App, plugin: str, helper: str) -> Any:
     return found
 
 
-__all__ = ["boot_app", "fire_schedule", "http_client", "run_job", "scratch_db"]
+from .websocket import WsClient, WsReplyError, serve_http, ws_connect  # noqa: E402
+
+__all__ = [
+    "WsClient",
+    "WsReplyError",
+    "boot_app",
+    "fire_schedule",
+    "http_client",
+    "run_job",
+    "scratch_db",
+    "serve_http",
+    "ws_connect",
+]

@@ -56,6 +56,10 @@ def mega_before_boot(app: App) -> None:
     assert isinstance(settings, HttpSettings)
     holder: dict[str, Any] = {}
     extra = [*openapi_routes(app, settings, holder), *static_routes(app, settings)]
+    # plugins serving more than request/response routes (the ws plugin's WebSocket endpoint)
+    # contribute "asgi-routes": a function of the app returning Starlette routes
+    for _name, entry in sorted(app.registry.contributions("asgi-routes").items()):
+        extra.extend(entry.value(app))
     observers = Observers()
     asgi, compiled = build(app, settings, extra, observers)
     holder["compiled"] = compiled

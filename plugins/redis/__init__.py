@@ -1,16 +1,17 @@
-"""The ``redis`` plugin: Redis-backed drivers. Registers the ``redis`` lock driver."""
+"""The ``redis`` plugin: Redis-backed drivers for the lock, session, cache and presence kinds."""
 
 from __future__ import annotations
 
 from mega import PluginRegistry, PluginSpec, hookimpl
 
 from .lock import RedisLock, RedisLockOptions
+from .presence import RedisLink, RedisLinkOptions
 from .store import RedisStore, RedisStoreOptions
 
 plugin = PluginSpec(
     name="redis",
-    description="Redis drivers: lock (Redlock with fencing tokens), session, cache",
-    provides=("lock", "session", "cache"),
+    description="Redis drivers: lock (Redlock with fencing tokens), session, cache, presence",
+    provides=("lock", "session", "cache", "presence"),
 )
 
 
@@ -23,6 +24,13 @@ def mega_register(registry: PluginRegistry) -> None:
         options=RedisLockOptions,
         description="Redlock on one or more masters, fencing tokens, auto-extension",
     )
+    registry.adapter_driver(
+        "presence",
+        "redis",
+        RedisLink,
+        options=RedisLinkOptions,
+        description="Redis pub/sub between the ws plugin's nodes",
+    )
     for kind in ("session", "cache"):
         registry.adapter_driver(
             kind,
@@ -33,4 +41,12 @@ def mega_register(registry: PluginRegistry) -> None:
         )
 
 
-__all__ = ["RedisLock", "RedisLockOptions", "RedisStore", "RedisStoreOptions", "plugin"]
+__all__ = [
+    "RedisLink",
+    "RedisLinkOptions",
+    "RedisLock",
+    "RedisLockOptions",
+    "RedisStore",
+    "RedisStoreOptions",
+    "plugin",
+]

@@ -1,0 +1,149 @@
+"""The ``ws`` plugin: WebSocket channels and presence across every node of the app.
+
+Channels live in ``apps/<app>/channels/*.py`` (``mega g channel <Name>``); clients connect to
+``[plugins.ws] path`` (default ``/ws``) on the app's own port, join topics, send events and see
+who else is there. Nodes reach each other through the ``presence`` adapter (``local``: one
+process; ``nats`` or ``redis``: many). See docs/plugins/ws.md.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from mega import App, PluginRegistry, PluginSpec, hookimpl
+from mega.appmodules import discover_classes
+
+from .channel import Channel, ChannelCtx, ChannelError, UnknownEvent
+from .connection import Connection
+from .endpoint import issue_token, load_authenticate, serve_socket
+from .hub import EVENTS, Hub, Stats
+from .links import LocalLink, LocalLinkOptions, NatsLink, NatsLinkOptions
+from .presence import Presence, PresenceError
+from .settings import WsSettings
+
+plugin = PluginSpec(
+    name="ws",
+    description="WebSocket channels, rooms and presence across nodes (local, NATS or Redis)",
+    requires=("http",),
+    provides=("ws", "presence"),
+    config=WsSettings,
+)
+
+
+class WebSocketApp:
+    """The ASGI app at ``[plugins.ws] path``: hands each socket to the booted app's hub."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await serve_socket(self.app.extensions["ws"], scope, receive, send)
+
+
+def ws_routes(app: App) -> list[Any]:
+    """The WebSocket route and ``<path>/client.js`` (the JavaScript client)."""
+    from starlette.responses import FileResponse
+    from starlette.routing import Route, WebSocketRoute
+
+    settings = app.plugin_config("ws")
+    assert isinstance(settings, WsSettings)
+    script = resources.files(__package__) / "static" / "mega-ws.js"
+
+    async def client_js(request: Any) -> FileResponse:
+        return FileResponse(
+            str(script),
+            media_type="text/javascript",
+            headers={"cache-control": "public, max-age=3600"},
+        )
+
+    path = settings.path.rstrip("/") or "/ws"
+    return [
+        WebSocketRoute(path, WebSocketApp(app), name="ws"),
+        Route(f"{path}/client.js", client_js, name="ws.client_js"),
+    ]
+
+
+@hookimpl
+def mega_register(registry: PluginRegistry) -> None:
+    from mega.kernel_generators import scaffolds_dir
+
+    registry.adapter_driver(
+        "presence",
+        "local",
+        LocalLink,
+        options=LocalLinkOptions,
+        description="in-process: the apps of one process (one node, or several in a test)",
+    )
+    registry.adapter_driver(
+        "presence",
+        "nats",
+        NatsLink,
+        options=NatsLinkOptions,
+        description="NATS core publish/subscribe between the app's nodes (nats-py)",
+    )
+    registry.contribute("asgi-routes", "ws", ws_routes)
+    registry.generator(
+        "channel",
+        dir=scaffolds_dir() / "ws",
+        description="A WebSocket channel in apps/<app>/channels/, with a test that joins it",
+        files=[
+            {"path": "apps/{{ app }}/channels/{{ snake }}.py", "template": "channel.py.tpl"},
+            {
+                "path": "tests/{{ app }}/test_{{ snake }}_channel.py",
+                "template": "test_channel.py.tpl",
+            },
+        ],
+    )
+
+
+def discover_channels(app: App) -> list[type[Channel]]:
+    """``apps/*/channels/*.py`` channel classes, then those plugins contributed."""
+    found = discover_classes(
+        app.config.root,
+        "channels",
+        lambda cls: issubclass(cls, Channel) and cls is not Channel and bool(cls.topic),
+        what="channel",
+    )
+    found += [entry.value for _name, entry in app.registry.contributions("channel").items()]
+    return found
+
+
+@hookimpl
+def mega_before_boot(app: App) -> None:
+    settings = app.plugin_config("ws")
+    assert isinstance(settings, WsSettings)
+    hub = Hub(app, settings, discover_channels(app))
+    hub.authenticate = load_authenticate(settings.authenticate)
+    app.extensions["ws"] = hub
+
+
+@hookimpl
+async def mega_after_boot(app: App) -> None:
+    await app.extensions["ws"].start()
+
+
+@hookimpl
+async def mega_before_shutdown(app: App) -> None:
+    await app.extensions["ws"].stop()
+
+
+__all__ = [
+    "EVENTS",
+    "Channel",
+    "ChannelCtx",
+    "ChannelError",
+    "Connection",
+    "Hub",
+    "LocalLink",
+    "LocalLinkOptions",
+    "NatsLink",
+    "NatsLinkOptions",
+    "Presence",
+    "PresenceError",
+    "Stats",
+    "UnknownEvent",
+    "WsSettings",
+    "issue_token",
+    "plugin",
+]
