@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,7 +38,21 @@ def serve_command(
         app_dir=str(root),
         reload_dirs=[str(root)] if reload else None,
         log_level="info",
+        **_websocket_options(app),
     )
+
+
+def _websocket_options(app: Any) -> dict[str, Any]:
+    """uvicorn's WebSocket options from [plugins.ws] when the ws plugin is enabled."""
+    if "ws" not in {p.name for p in app.plugins}:
+        return {"ws": "none"}  # no WebSocket routes: refuse upgrades outright
+    ws = app.plugin_config("ws")
+    return {
+        "ws_per_message_deflate": ws.compression,
+        # frames far above the app's own limit are refused before they are buffered; those
+        # just above it reach the app, which closes with a reason naming the limit
+        "ws_max_size": ws.max_message_bytes * 4 + 1024,
+    }
 
 
 def routes_command(
