@@ -7,7 +7,6 @@ Usage: python bench/_ws_bare.py PORT
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 import uvloop

@@ -98,17 +98,13 @@ def _start(cmd: list[str], cwd: Path, port: int, core: int | None) -> subprocess
 
 
 def _mega_server(project: Path, port: int, core: int | None) -> subprocess.Popen[bytes]:
-    return _start(
-        [
-            sys.executable, "-m", "uvicorn", "mega.plugins.http.asgi:create_app", "--factory",
-            "--app-dir", str(project), "--host", "127.0.0.1", "--port", str(port),
-            "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
-            "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
-        ],  # fmt: skip
-        project,
-        port,
-        core,
-    )
+    cmd = [
+        sys.executable, "-m", "uvicorn", "mega.plugins.http.asgi:create_app", "--factory",
+        "--app-dir", str(project), "--host", "127.0.0.1", "--port", str(port),
+        "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
+        "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+    ]  # fmt: skip
+    return _start(cmd, project, port, core)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -131,16 +127,20 @@ class Side:
         self.delivered = 0
         self.latencies: list[float] = []
         self.readers: list[asyncio.Task] = []
+        self.expected = 0
+        self.arrived = asyncio.Event()
 
     async def connect(self, n: int) -> None:
         for i in range(n + 1):  # the last one also sends
             ws = await connect(self.url, compression=None, max_size=None, open_timeout=30)
             if self.mega:
-                await ws.send(
-                    json.dumps(
-                        {"type": "join", "topic": "bench", "ref": "1", "payload": {"presence": "none"}}
-                    )
-                )
+                join = {
+                    "type": "join",
+                    "topic": "bench",
+                    "ref": "1",
+                    "payload": {"presence": "none"},
+                }
+                await ws.send(json.dumps(join))
                 await ws.recv()  # the join reply
             self.clients.append(ws)
             if i % 100 == 0:
@@ -152,6 +152,8 @@ class Side:
         async for message in ws:
             self.latencies.append(now() - loads(message)["payload"]["t"])
             self.delivered += 1
+            if self.delivered == self.expected:
+                self.arrived.set()
 
     def frame(self) -> str:
         """What the sender sends: mega's event frame. mega parses it and broadcasts a frame
@@ -164,16 +166,19 @@ class Side:
         receivers = len(self.clients)
         self.latencies.clear()
         start_count = self.delivered
-        expected = start_count + broadcasts * receivers
+        expected = self.expected = start_count + broadcasts * receivers
+        self.arrived.clear()
         cpu_before = _cpu_seconds(self.proc.pid)
         sender = self.clients[-1]
         started = time.monotonic()
         for i in range(broadcasts):
             await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
             await sender.send(self.frame())
-        deadline = time.monotonic() + 30
-        while self.delivered < expected and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
+        try:
+            async with asyncio.timeout(30):
+                await self.arrived.wait()
+        except TimeoutError:
+            pass
         cpu = _cpu_seconds(self.proc.pid) - cpu_before
         if self.delivered < expected:
             raise RuntimeError(f"{self.name}: {self.delivered - start_count} of {expected} arrived")
@@ -305,12 +310,8 @@ def main() -> None:
         print(f"{name:24s} {value:8.3f}  (target {targets[name]})  {'ok' if met[name] else 'MISS'}")
     for name, value in figures.items():
         print(f"{name:26s} {value}")
-    print(
-        json.dumps(
-            {"bench": "ws", "ratios": ratios, "targets": targets, "figures": figures,
-             "pass": all(met.values())}  # fmt: skip
-        )
-    )
+    result = {"bench": "ws", "ratios": ratios, "targets": targets, "figures": figures}
+    print(json.dumps({**result, "pass": all(met.values())}))
 
 
 if __name__ == "__main__":
