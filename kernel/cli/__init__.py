@@ -69,7 +69,10 @@ def main(argv: list[str] | None = None) -> None:
     cli = build_cli()
     command = next((a for a in args if not a.startswith("-")), None)
     if command is not None and command not in KERNEL_COMMANDS:
-        _add_plugin_commands(cli, command)
+        try:
+            _add_plugin_commands(cli, command)
+        except typer.Exit as exc:  # raised outside the typer app: exit as it would
+            sys.exit(exc.exit_code)
     cli(args=args, prog_name="mega")
 
 

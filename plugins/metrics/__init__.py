@@ -17,7 +17,7 @@ from pydantic import Field
 from mega import App, PluginConfig, PluginRegistry, PluginSpec, hookimpl
 
 from .exposition import OPENMETRICS_TYPE, TEXT_TYPE, encode, negotiate, render, snapshot
-from .process import pool_families, process_families
+from .process import pool_families, process_families, ws_families
 from .registry import (
     DEFAULT_BUCKETS,
     DEFAULT_MAX_SERIES,
@@ -58,7 +58,7 @@ class Metrics(MetricsRegistry):
         """Every metric as exposition text; values copied on the loop, text built off it."""
         families = snapshot(list(self.metrics.values()))
         if self.app is not None:
-            families += pool_families(self.app)
+            families += pool_families(self.app) + ws_families(self.app)
         if self.settings.process:
             families += process_families()
         return await asyncio.get_running_loop().run_in_executor(

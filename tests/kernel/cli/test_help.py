@@ -51,3 +51,4 @@ def test_an_unknown_command_outside_a_project_says_plugin_commands_need_one(mega
     assert result.returncode == 1
     assert "error[cli.unknown_command]: no such command 'frobnicate'" in result.stderr
     assert "mega.toml" in result.stderr
+    assert "Traceback" not in result.stderr

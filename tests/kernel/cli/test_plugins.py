@@ -85,6 +85,8 @@ def test_plugin_commands_run_as_mega_subcommands(mega, project, site, enable):
     result = mega("helo", cwd=project, ok=False)
     assert "error[cli.unknown_command]: no such command 'helo'" in result.stderr
     assert "hello" in result.stderr
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
 
 
 def test_a_plugin_may_not_take_a_builtin_command_name(mega, project, site, enable):
