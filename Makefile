@@ -43,7 +43,7 @@ lint: venv
 bench: venv
 	$(BIN)/python -m pip install --quiet -e '.[all,dev,bench]'
 	@command -v wrk >/dev/null || echo "bench/http.py needs wrk: apt-get install wrk"
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS) || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS) || exit 1; done
 
 clean:
 	rm -rf $(VENV) .demo build dist *.egg-info

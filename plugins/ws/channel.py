@@ -37,7 +37,7 @@ _PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 
 
 class ChannelError(MegaError):
-    """Raise in a channel callback (``ChannelError("room.full", "...")``): the client gets an
+    """Raise in a channel callback with your own code (``room.full``, say): the client gets an
     error reply with that code and message, and the connection stays up."""
 
 
