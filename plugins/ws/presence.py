@@ -244,6 +244,7 @@ class Presence:
         subscribers = self.hub.subscribers.get(topic)
         if not subscribers:
             self._counts_sent.pop(topic, None)
+            self._large_sent.pop(topic, None)
             return
         diff_frame = count_frame = None
         for conn, joined in subscribers.items():

@@ -209,3 +209,18 @@ async def test_shutdown_closes_clients_with_1001_and_refuses_new_ones(ws_app):
         status, body = await _refused(url)
         assert (status, b"ws.shutting_down" in body) == (503, True)
         hub.closing = False  # let the app's own shutdown run its stop again harmlessly
+
+
+async def test_permessage_deflate_is_negotiated_when_enabled(ws_app):
+    from mega.testing import serve_http
+
+    async with ws_app() as (app, _url), serve_http(app, compression=True) as url:
+        async with ws_connect(url, compression=True) as client:
+            extensions = client.ws.response.headers.get("Sec-WebSocket-Extensions", "")
+            assert "permessage-deflate" in extensions
+            await client.join("room:1")
+            assert await client.push("room:1", "say", {"text": "é" * 500}) == {"ok": True}
+            assert (await client.receive(event="said"))["payload"] == {"text": "é" * 500}
+        async with ws_connect(url) as plain:  # a client may still decline it
+            assert "Sec-WebSocket-Extensions" not in plain.ws.response.headers
+            await plain.join("room:1")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -52,3 +54,48 @@ async def test_a_client_that_never_reads_is_disconnected_with_4001(ws_app):
         code = slow.close_code
         assert code == 4001, (code, slow.close_reason)
         assert "slow consumer" in (slow.close_reason or "")
+
+
+async def test_run_eagerly_finishes_now_or_hands_back_the_rest():
+    from mega.plugins.ws.connection import run_eagerly
+
+    steps = []
+
+    async def quick():
+        steps.append("quick")
+
+    assert run_eagerly(quick()) is None
+    assert steps == ["quick"]
+
+    gate = asyncio.Event()
+
+    async def blocked():
+        steps.append("before")
+        await gate.wait()
+        await asyncio.sleep(0)  # a bare yield on the way
+        steps.append("after")
+
+    rest = run_eagerly(blocked())
+    assert rest is not None and steps[-1] == "before"
+    task = asyncio.ensure_future(rest)
+    await asyncio.sleep(0.01)
+    assert not task.done()
+    gate.set()
+    await task
+    assert steps[-1] == "after"
+
+    async def fails_later():
+        await gate_two.wait()
+        raise ConnectionResetError("gone")
+
+    gate_two = asyncio.Event()
+    rest = run_eagerly(fails_later())
+    gate_two.set()
+    with pytest.raises(ConnectionResetError, match="gone"):
+        await rest
+
+    async def fails_now():
+        raise ValueError("now")
+
+    with pytest.raises(ValueError, match="now"):
+        run_eagerly(fails_now())
