@@ -90,7 +90,33 @@ def test_the_list_shows_builtin_and_plugin_generators_with_owners(mega, project,
     assert re.search(r"widget\s+widgets\s+A widget class", rows["widget"])
     assert "enable plugin 'schedule'" in rows["schedule"]  # installed, not enabled
     assert "enable plugin 'jobs'" in rows["job"]
-    assert "plugin 'ws' is not installed" in rows["channel"]  # no such plugin in this release
+    assert "enable plugin 'ws'" in rows["channel"]
+
+
+def _without_installed_plugin(monkeypatch, project, plugin: str):
+    """Run `mega g` in-process as an installation without ``plugin`` would (a trimmed build)."""
+    from typer.testing import CliRunner
+
+    import mega.cli.generate as generate
+    from mega.cli import build_cli
+    from mega.cli._project import load_project_app
+
+    def load(*args, **kwargs):
+        app = load_project_app(*args, **kwargs)
+        app.catalog._by_name.pop(plugin, None)
+        return app
+
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(generate, "load_project_app", load)
+    return lambda *args: CliRunner().invoke(build_cli(), list(args))
+
+
+def test_the_list_says_when_a_builtin_generator_s_plugin_is_not_installed(monkeypatch, project):
+    run = _without_installed_plugin(monkeypatch, project, "ws")
+    result = run("g", "--list")
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
+    assert "plugin 'ws' is not installed" in rows["channel"]
 
 
 def test_a_builtin_generator_of_a_disabled_plugin_says_which_plugin(mega, project):
@@ -99,8 +125,12 @@ def test_a_builtin_generator_of_a_disabled_plugin_says_which_plugin(mega, projec
     assert "add 'schedule' to [app].plugins" in result.stderr
 
 
-def test_a_builtin_generator_of_a_plugin_not_installed_does_not_advise_enabling_it(mega, project):
-    result = mega("g", "channel", "Chat", cwd=project, ok=False)
+def test_a_builtin_generator_of_a_plugin_not_installed_does_not_advise_enabling_it(
+    monkeypatch, project
+):
+    run = _without_installed_plugin(monkeypatch, project, "ws")
+    result = run("g", "channel", "Chat")
+    assert result.exit_code == 1
     assert "error[generate.plugin_not_available]" in result.stderr
     assert "'ws'" in result.stderr and "upgrade mega-framework" in result.stderr
 
