@@ -283,6 +283,12 @@ async def test_dialect_filters(db_factory: DatabaseFactory) -> None:
     assert await names(where={"role": "admin", "age": None}) == ["m00"]
     assert await names(M.role == "admin", limit=2, offset=1) == ["m03", "m06"]
     assert await names(M.role == "admin", offset=3) == ["m09"]
+    # the second query of a shape reuses its cached statement, with its own values
+    assert await names(M.role == "admin", offset=2) == ["m06", "m09"]
+    assert await names(M.role == "admin", limit=1, offset=2) == ["m06"]
+    listed = [r["id"] for r in await db.find(M, order_by=["role", "-email"])]
+    for _ in range(2):  # a tuple or string spec is resolved once, then cached
+        assert [r["id"] for r in await db.find(M, order_by=("role", "-email"))] == listed
     assert [
         r["age"] for r in await db.find(M, M.age.is_not_null(), order_by=M.age.desc(), limit=3)
     ] == [29, 28, 27]

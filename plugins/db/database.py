@@ -568,6 +568,15 @@ class Database(ABC):
     ) -> list[Order]:
         if order_by is None:
             return []
+        # "name" / ("a", "-b") resolve the same way every time: once per model and spec
+        cacheable = isinstance(order_by, str) or (
+            isinstance(order_by, tuple) and all(isinstance(s, str) for s in order_by)
+        )
+        if cacheable:
+            cache = self.dialect.plan(model).orders
+            found = cache.get(order_by)
+            if found is not None:
+                return found
         specs = list(order_by) if isinstance(order_by, list | tuple) else [order_by]
         keys = []
         for spec in specs:
@@ -584,6 +593,8 @@ class Database(ABC):
                     f"order_by {spec!r}; expected a field, field.desc(), or 'name' / '-name'",
                     order_by=repr(spec),
                 )
+        if cacheable and len(cache) < 256:
+            cache[order_by] = keys
         return keys
 
 
@@ -618,6 +629,10 @@ def _check_columns(plan: ModelPlan, values: Mapping[str, Any]) -> None:
 
 
 def _check_window(limit: int | None, offset: int | None) -> None:
+    if (limit is None or (type(limit) is int and limit >= 0)) and (
+        offset is None or (type(offset) is int and offset >= 0)
+    ):
+        return  # the common case, without building the loop below
     for label, value in (("limit", limit), ("offset", offset)):
         if value is not None and (
             not isinstance(value, int) or isinstance(value, bool) or value < 0

@@ -104,6 +104,7 @@ class ModelPlan:
         "defaulted",
         "from_db",
         "model",
+        "orders",
         "pk",
         "row",
         "rows",
@@ -115,6 +116,8 @@ class ModelPlan:
 
     def __init__(self, dialect: Dialect, model: type[Model]) -> None:
         self.model = model
+        #: resolved order_by specs ("name", ("a", "-b")) -> Order keys
+        self.orders: dict[Any, list[Any]] = {}
         self.table = dialect.quote(model.__table__)
         self.columns = tuple(model.__fields__)
         self.pk = model.__primary_key__.name
@@ -334,6 +337,19 @@ class Dialect:
 
     # -- statements -------------------------------------------------------------------------
 
+    def limit_values(self, limit: int | None, offset: int | None, params: list[Any]) -> None:
+        """The parameters ``limit`` adds, without rendering it (a cached statement's values).
+
+        A dialect that overrides ``limit`` gets its override called here unless it also
+        overrides this method (cheaper: no string is built)."""
+        if type(self).limit is not Dialect.limit:
+            self.limit(limit, offset, params)
+            return
+        if limit is not None:
+            params.append(limit)
+        if offset:
+            params.append(offset)
+
     def limit(self, limit: int | None, offset: int | None, params: list[Any]) -> str:
         sql = ""
         if limit is not None:
@@ -365,7 +381,7 @@ class Dialect:
         found = plan.sql.get(key)
         if found is not None:
             params = _values(plan, where, [])
-            self.limit(limit, offset, params)  # for its parameters; the SQL is cached
+            self.limit_values(limit, offset, params)  # the SQL is cached; only its values
             return found, params
         params = []
         sql = f"SELECT {plan.select_list} FROM {plan.table}"

@@ -114,6 +114,12 @@ class SqliteDialect(Dialect):
         # SQLite has no OFFSET without LIMIT; -1 is its "no limit"
         return super().limit(-1 if offset and limit is None else limit, offset, params)
 
+    def limit_values(self, limit: int | None, offset: int | None, params: list[Any]) -> None:
+        if limit is not None or offset:
+            params.append(-1 if limit is None else limit)
+        if offset:
+            params.append(offset)
+
     def converters(self, field: ModelField) -> tuple[Converter | None, Converter | None]:
         kind = field.kind
         if kind == "datetime":
