@@ -14,6 +14,7 @@ before the boot error propagates.
 from __future__ import annotations
 
 import asyncio
+import time
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,7 +30,7 @@ from .log import configure_logging, get_logger
 from .pluginmanager import maybe_await
 from .spec import PluginConfig
 
-Phase = Literal["created", "booting", "running", "stopping", "stopped", "failed"]
+Phase = Literal["created", "booting", "running", "draining", "stopping", "stopped", "failed"]
 #: Once the shutdown deadline has passed, each remaining step (a plugin's before_shutdown, an
 #: adapter's close) still gets this long: one hung plugin must not keep the others from releasing
 #: what they hold. Worst case: deadline + this times the remaining steps; a second signal exits
@@ -61,6 +62,8 @@ class App:
         self.log = get_logger(app=config.app.name)
         self.phase: Phase = "created"
         self._booted: list[LoadedPlugin] = []
+        #: monotonic time the shutdown began (the signal), which its one deadline counts from
+        self.shutdown_started: float | None = None
 
     @classmethod
     def from_project(
@@ -143,13 +146,30 @@ class App:
         )
         return self
 
-    async def shutdown(self) -> None:
-        """Run ``mega_before_shutdown`` in reverse order, then close adapters.
+    def begin_shutdown(self) -> None:
+        """Mark the start of shutdown (a signal arrived): readiness answers 503 from now on,
+        and the one shutdown deadline counts from now, the server's request drain included."""
+        if self.phase == "running":
+            self.phase = "draining"
+            self.shutdown_started = time.monotonic()
 
-        Bounded by ``[app] shutdown_timeout_ms``. Safe to call twice; a no-op before boot.
+    @property
+    def shutdown_deadline(self) -> float:
+        """Monotonic time by which shutdown must be over (``[app] shutdown_timeout_ms``)."""
+        started = self.shutdown_started if self.shutdown_started is not None else time.monotonic()
+        return started + self.config.app.shutdown_timeout_ms / 1000
+
+    async def shutdown(self) -> None:
+        """Shut down in phases under one deadline (``[app] shutdown_timeout_ms``, counted from
+        ``begin_shutdown`` when a signal started it): ``mega_before_shutdown`` in reverse
+        order (each plugin stops its work and drains), adapters close, then
+        ``mega_after_shutdown`` (telemetry flush). Each phase's time is logged.
+
+        Safe to call twice; a no-op before boot.
         """
-        if self.phase != "running":
+        if self.phase not in ("running", "draining"):
             return
+        self.begin_shutdown()
         self.phase = "stopping"
         errors = await self._stop()
         self.phase = "stopped"
@@ -189,26 +209,46 @@ class App:
             ) from exc
 
     async def _stop(self) -> list[tuple[str, BaseException]]:
-        loop = asyncio.get_running_loop()
         timeout_s = self.config.app.shutdown_timeout_ms / 1000
-        deadline = loop.time() + timeout_s
+        deadline = self.shutdown_deadline
         errors: list[tuple[str, BaseException]] = []
+        phases: dict[str, float] = {}
+        started = time.monotonic()
+        if self.shutdown_started is not None:
+            # what the server spent draining requests before the app was told to stop
+            phases["drain_requests"] = started - self.shutdown_started
 
         def budget() -> float:
-            remaining = deadline - loop.time()
+            remaining = deadline - time.monotonic()
             return remaining if remaining > 0 else LATE_STEP_BUDGET_S
 
-        while self._booted:
-            plugin = self._booted.pop()
-            step = f"plugin {plugin.name!r} mega_before_shutdown"
-            try:
-                async with asyncio.timeout(budget()):
-                    await self._call("mega_before_shutdown", plugin)
-            except TimeoutError:
-                errors.append((step, _deadline_error(timeout_s, plugin.name)))
-            except Exception as exc:
-                errors.append((step, exc))
-        errors += await self.adapters.close_all(timeout_s=budget())
+        stopping = list(reversed(self._booted))
+        self._booted.clear()
+        for hook in ("mega_before_shutdown", "mega_after_shutdown"):
+            if hook == "mega_after_shutdown":
+                began = time.monotonic()
+                errors += await self.adapters.close_all(timeout_s=budget())
+                phases["close_adapters"] = time.monotonic() - began
+            for plugin in stopping:
+                step = f"plugin {plugin.name!r} {hook}"
+                began = time.monotonic()
+                try:
+                    async with asyncio.timeout(budget()):
+                        await self._call(hook, plugin)
+                except TimeoutError:
+                    errors.append((step, _deadline_error(timeout_s, plugin.name, hook)))
+                except Exception as exc:
+                    errors.append((step, exc))
+                spent = time.monotonic() - began
+                if spent >= 0.001:  # plugins without the hook cost nothing worth a line
+                    phases[f"{plugin.name}.{hook.removeprefix('mega_')}"] = spent
+        self.log.info(
+            "app.shutdown_phases",
+            total_ms=round((time.monotonic() - (self.shutdown_started or started)) * 1000, 1),
+            deadline_ms=self.config.app.shutdown_timeout_ms,
+            phases={name: round(s * 1000, 1) for name, s in phases.items()},
+            failed=[step for step, _ in errors],
+        )
         for step, failure in errors:
             self.log.error(
                 "app.shutdown_step_failed", step=step, error=f"{type(failure).__name__}: {failure}"
@@ -216,11 +256,12 @@ class App:
         return errors
 
 
-def _deadline_error(timeout_s: float, plugin: str) -> MegaLifecycleError:
+def _deadline_error(
+    timeout_s: float, plugin: str, hook: str = "mega_before_shutdown"
+) -> MegaLifecycleError:
     return MegaLifecycleError(
         "lifecycle.shutdown_deadline",
-        f"plugin {plugin!r} mega_before_shutdown was cancelled: it ran past the shutdown "
-        f"deadline of {timeout_s * 1000:.0f} ms; raise [app] shutdown_timeout_ms or make the "
-        "hook faster",
-        {"plugin": plugin, "timeout_ms": timeout_s * 1000},
+        f"plugin {plugin!r} {hook} was cancelled: it ran past the shutdown deadline of "
+        f"{timeout_s * 1000:.0f} ms; raise [app] shutdown_timeout_ms or make the hook faster",
+        {"plugin": plugin, "hook": hook, "timeout_ms": timeout_s * 1000},
     )

@@ -44,8 +44,9 @@ class AppSettings(BaseModel):
     env: str = "development"
     debug: bool = False
     plugins: tuple[str, ...] = ()
-    #: How long graceful shutdown (plugins' before_shutdown + adapter close) may take.
-    shutdown_timeout_ms: int = Field(default=10_000, gt=0)
+    #: The one deadline of a graceful shutdown, from the signal: request drain, plugins'
+    #: before_shutdown (job and schedule drains), adapter close, telemetry flush.
+    shutdown_timeout_ms: int = Field(default=30_000, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: ``auto``: a console renderer when stderr is a TTY, JSON lines otherwise.
     log_format: Literal["auto", "console", "json"] = "auto"

@@ -39,3 +39,9 @@ def mega_after_boot(app: App) -> Any:
 @hookspec
 def mega_before_shutdown(app: App) -> Any:
     """Stop work: runs in reverse dependency order, before adapters close."""
+
+
+@hookspec
+def mega_after_shutdown(app: App) -> Any:
+    """Flush what must go last (telemetry): after adapters closed, in reverse dependency
+    order, within what is left of the shutdown deadline."""

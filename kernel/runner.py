@@ -33,6 +33,7 @@ async def run_until_signal(
         received.append(signum)
         name = signal.Signals(signum).name
         if len(received) == 1:
+            app.begin_shutdown()  # readiness 503 and the deadline start now
             app.log.info(
                 "app.signal",
                 signal=name,

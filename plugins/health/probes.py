@@ -87,7 +87,7 @@ async def live(ctx: HttpCtx) -> Response:
 
 async def startup(ctx: HttpCtx) -> Response:
     """Startup: every plugin booted."""
-    booted = ctx.app.phase in ("running", "stopping")
+    booted = ctx.app.phase in ("running", "draining", "stopping")
     return _json(
         200 if booted else 503, {"status": "ok" if booted else "starting", "phase": ctx.app.phase}
     )
@@ -102,7 +102,7 @@ async def ready(ctx: HttpCtx) -> Response:
             {
                 "status": "fail",
                 "phase": app.phase,
-                "reason": "shutting down" if app.phase == "stopping" else app.phase,
+                "reason": "shutting down" if app.phase in ("draining", "stopping") else app.phase,
             },
         )
     results = await app.extensions["health"].run()

@@ -7,6 +7,8 @@ Any ASGI server works. The lifespan protocol drives the kernel lifecycle, so ``m
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,7 @@ class MegaASGI:
                 try:
                     await self.app.boot()
                     self._http = self.app.extensions["http"].asgi
+                    _note_shutdown_signals(self.app)
                 except Exception as exc:
                     get_logger(plugin="http").error("http.boot_failed", error=str(exc))
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -56,6 +59,24 @@ class MegaASGI:
                     return
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _note_shutdown_signals(app: App) -> None:
+    """Chain onto the server's SIGINT/SIGTERM handlers: the app learns shutdown began when the
+    signal arrives (readiness turns 503 then, and the one deadline starts), not only when the
+    server, done draining requests, runs the lifespan shutdown."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers live in the main thread only
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            app.begin_shutdown()
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
 
 
 def create_app(root: str | Path | None = None) -> MegaASGI:

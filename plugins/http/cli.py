@@ -38,6 +38,9 @@ def serve_command(
         app_dir=str(root),
         reload_dirs=[str(root)] if reload else None,
         log_level="info",
+        # requests in flight get what the one shutdown deadline allows; the app's own phases
+        # (job drains, adapters, telemetry) then run within what is left of it
+        timeout_graceful_shutdown=app.config.app.shutdown_timeout_ms / 1000,
         **_websocket_options(app),
     )
 

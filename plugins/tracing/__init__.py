@@ -68,7 +68,9 @@ def mega_after_boot(app: App) -> None:
 
 
 @hookimpl
-def mega_before_shutdown(app: App) -> None:
+def mega_after_shutdown(app: App) -> None:
+    # last, after adapters closed: spans of the whole shutdown (job drains, final queries)
+    # are exported too
     app.extensions["tracing"].shutdown()
 
 

@@ -26,6 +26,10 @@ async def mega_after_boot(app):
 @hookimpl
 async def mega_before_shutdown(app):
     EVENTS.append(("before_shutdown", plugin.name))
+
+@hookimpl
+def mega_after_shutdown(app):
+    EVENTS.append(("after_shutdown", plugin.name))
 """
 
 PROBE_DRIVER = """
@@ -77,8 +81,32 @@ async def test_hooks_run_in_dependency_order_with_adapters_between(site, events)
         ("before_shutdown", "web"),
         ("before_shutdown", "db-ish"),
         ("close", "main"),
+        ("after_shutdown", "web"),
+        ("after_shutdown", "db-ish"),
     ]
     assert app.phase == "stopped"
+
+
+async def test_shutdown_phases_share_one_deadline_counted_from_the_signal(site, events):
+    from structlog.testing import capture_logs
+
+    site.plugin("web", HOOKS)
+    app = App.from_dict(config("web", shutdown_timeout_ms=5_000), environ={})
+    await app.boot()
+    app.begin_shutdown()  # what the signal handler does
+    assert app.phase == "draining"
+    assert app.shutdown_deadline - app.shutdown_started == 5.0
+    await asyncio.sleep(0.05)  # the server draining requests
+    app.log.debug("structlog configured before capturing")
+    with capture_logs() as logs:
+        await app.shutdown()
+    assert app.phase == "stopped"
+    line = next(entry for entry in logs if entry["event"] == "app.shutdown_phases")
+    assert line["deadline_ms"] == 5_000
+    assert line["phases"]["drain_requests"] >= 50
+    assert "close_adapters" in line["phases"]
+    assert line["total_ms"] >= line["phases"]["drain_requests"]
+    assert line["failed"] == []
 
 
 async def test_every_shutdown_hook_runs_even_when_earlier_ones_raise(site, events):
@@ -129,7 +157,11 @@ def mega_after_boot(app):
     assert err.value.details["hook"] == "mega_after_boot"
     assert "no config for the thing" in err.value.message
     assert isinstance(err.value.__cause__, ValueError)
-    assert events[-2:] == [("before_shutdown", "steady"), ("close", "c")]
+    assert events[-3:] == [
+        ("before_shutdown", "steady"),
+        ("close", "c"),
+        ("after_shutdown", "steady"),
+    ]
     assert app.phase == "failed"
 
 
@@ -161,7 +193,8 @@ async def mega_before_shutdown(app):
     assert exc.code == "lifecycle.shutdown_deadline"
     assert "100 ms" in exc.message
     assert ("cancelled", "slow") in events
-    assert events[-1] == ("before_shutdown", "fast")
+    # past the deadline every later step still gets a short turn: fast stops and flushes
+    assert events[-2:] == [("before_shutdown", "fast"), ("after_shutdown", "fast")]
 
 
 async def test_an_app_boots_once_and_shutdown_is_idempotent(site):

@@ -110,6 +110,18 @@ async def test_ready_turns_503_the_moment_shutdown_starts(site, tmp_path):
     assert live_during.status_code == 200
 
 
+async def test_ready_is_503_once_a_signal_starts_shutdown_while_requests_still_drain(tmp_path):
+    async with boot_app(config(tmp_path), environ={}) as app:
+        client = http_client(app)
+        app.begin_shutdown()  # the server got SIGTERM and is draining its requests
+        ready = await client.get("/health/ready")
+        live = await client.get("/health/live")
+        await client.aclose()
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "fail", "phase": "draining", "reason": "shutting down"}
+    assert live.status_code == 200
+
+
 def test_health_needs_the_http_plugin():
     from mega import App, MegaConfigError
 
