@@ -14,8 +14,8 @@ before the boot error propagates.
 from __future__ import annotations
 
 import asyncio
-import time
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType

@@ -82,9 +82,7 @@ def test_sigterm_drains_in_flight_requests_and_cuts_a_stuck_one_at_the_deadline(
     assert results["/stuck"] != 200  # cut at the deadline
     assert took < 2.5 + 3  # the deadline plus process exit, not the stuck request's 600 s
     log = server.stderr.read() if server.stderr else ""
-    phases = next(
-        json.loads(line) for line in log.splitlines() if '"app.shutdown_phases"' in line
-    )
+    phases = next(json.loads(line) for line in log.splitlines() if '"app.shutdown_phases"' in line)
     assert phases["deadline_ms"] == 2500
     # the request drain happened before the app's own phases, and counted against the deadline
     assert phases["phases"]["drain_requests"] >= 700
