@@ -1,7 +1,11 @@
 """Structured logging: structlog, configured once per process by the first app built.
 
-A TTY gets a console renderer, anything else JSON lines. Loggers are bound per app, per plugin and
-per job/request through ``ctx.log``.
+A TTY gets a console renderer, anything else JSON lines (orjson). Loggers are bound per app, per
+plugin and per job/request through ``ctx.log``; ``LOG_CONTEXT`` carries the ids of the unit of
+work running now (request id, job, subject) into every line written inside it, whoever writes it;
+plugins add processors (the tracing plugin adds trace and span ids). Records of the standard
+library's ``logging`` (uvicorn, asyncio, third-party libraries) are routed through the same
+pipeline, so a process writes one format.
 
 ``get_logger`` returns a ``LazyLogger``: it filters by level itself and imports structlog only
 when an event is actually emitted. Importing structlog costs ~45 ms here, most of it
@@ -11,13 +15,91 @@ a clean, quiet boot should not pay that (measured by bench/boot.py).
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 _settings: dict[str, Any] = {"level": "info", "format": "auto"}
 _configured = False
 _structlog_ready = False
+
+#: fields of the unit of work running now, merged into every line (set a new dict, never
+#: mutate the current one: tasks share it until they set their own)
+LOG_CONTEXT: ContextVar[dict[str, Any] | None] = ContextVar("mega_log_context", default=None)
+#: structlog processors plugins add (``add_log_processor``), run before rendering
+_extra_processors: list[Callable[..., Any]] = []
+
+
+def bind_log_context(**fields: Any) -> Any:
+    """Add ``fields`` to every log line of the current task (and tasks it starts); returns the
+    token for ``LOG_CONTEXT.reset`` when the unit of work should end them."""
+    current = LOG_CONTEXT.get()
+    return LOG_CONTEXT.set({**current, **fields} if current else fields)
+
+
+def add_log_processor(processor: Callable[..., Any]) -> None:
+    """A structlog processor ``(logger, method, event_dict) -> event_dict`` for every line."""
+    if processor not in _extra_processors:
+        _extra_processors.append(processor)
+        global _structlog_ready
+        _structlog_ready = False
+
+
+def _merge_context(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    fields = LOG_CONTEXT.get()
+    if fields:
+        for key, value in fields.items():
+            event.setdefault(key, value)
+    return event
+
+
+def _orjson_dumps(event: Any, **_: Any) -> str:
+    import orjson
+
+    return orjson.dumps(event, default=repr).decode()
+
+
+class _StderrLogger:
+    """Writes each rendered line to the *current* ``sys.stderr`` (structlog's PrintLogger
+    keeps the stream it was made with, which breaks when stderr is swapped: test capture,
+    daemonisers)."""
+
+    def msg(self, message: str) -> None:
+        stream = sys.stderr
+        stream.write(message + "\n")
+        stream.flush()
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
+def _stderr_logger(*_args: Any) -> _StderrLogger:
+    return _StderrLogger()
+
+
+class _StdlibToStructlog(logging.Handler):
+    """Routes standard-library records (uvicorn, asyncio, libraries) into structlog."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            level = record.levelname.lower()
+            if level not in LEVELS:
+                level = "warning" if record.levelno >= logging.WARNING else "info"
+            fields: dict[str, Any] = {"logger": record.name}
+            if record.exc_info:
+                fields["exc_info"] = record.exc_info
+            LazyLogger({})._emit(level, record.getMessage(), fields)
+        except Exception:
+            self.handleError(record)
+
+
+def _route_stdlib(level: str) -> None:
+    root = logging.getLogger()
+    if not any(isinstance(h, _StdlibToStructlog) for h in root.handlers):
+        root.addHandler(_StdlibToStructlog())
+    root.setLevel(LEVELS[level])
 
 
 def configure_logging(level: str = "info", fmt: str = "auto", *, force: bool = False) -> None:
@@ -31,6 +113,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", *, force: bool = F
     _settings.update(level=level, format=fmt)
     _configured = True
     _structlog_ready = False  # (re)configure structlog at the next emitted event
+    _route_stdlib(level)
 
 
 def _structlog() -> Any:
@@ -42,6 +125,8 @@ def _structlog() -> Any:
         console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
         processors: list[Any] = [
             structlog.contextvars.merge_contextvars,
+            _merge_context,
+            *_extra_processors,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
         ]
@@ -50,12 +135,12 @@ def _structlog() -> Any:
         else:
             processors += [
                 structlog.processors.dict_tracebacks,
-                structlog.processors.JSONRenderer(),
+                structlog.processors.JSONRenderer(serializer=_orjson_dumps),
             ]
         structlog.configure(
             processors=processors,
             wrapper_class=structlog.make_filtering_bound_logger(LEVELS[_settings["level"]]),
-            logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+            logger_factory=_stderr_logger,
             cache_logger_on_first_use=False,
         )
         _structlog_ready = True

@@ -7,6 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
+UVICORN_LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {
+        name: {"level": "INFO", "handlers": [], "propagate": True}
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+    },
+}
+
 
 def serve_command(
     host: Annotated[
@@ -38,6 +47,9 @@ def serve_command(
         app_dir=str(root),
         reload_dirs=[str(root)] if reload else None,
         log_level="info",
+        # uvicorn's own loggers hand their records to the root logger, which mega routes into
+        # structlog: one format (JSON lines off a TTY) for the whole process
+        log_config=UVICORN_LOGGING,
         # requests in flight get what the one shutdown deadline allows; the app's own phases
         # (job drains, adapters, telemetry) then run within what is left of it
         timeout_graceful_shutdown=app.config.app.shutdown_timeout_ms / 1000,

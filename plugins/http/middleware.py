@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from mega import MegaError, get_logger
+from mega.log import LOG_CONTEXT
 
 from . import responses
 from .settings import HttpSettings
@@ -82,6 +83,8 @@ class MegaHttpMiddleware:
         if state is None:
             scope["state"] = state = {}
         state["request_id"] = rid
+        # every line written for this request carries its id, whoever writes it
+        log_token = LOG_CONTEXT.set({"request_id": rid})
         own = [(self.id_header, request_id)]
         if scope.get("scheme") == "https":
             own += self.hsts
@@ -101,39 +104,42 @@ class MegaHttpMiddleware:
                 message["headers"] = [*headers, *security, *own]
             await send(message)
 
-        if length > limit:
-            await self._too_large(send_with_headers, limit)
-            return
-        seen = 0
-
-        async def counted_receive() -> dict[str, Any]:
-            nonlocal seen
-            message: dict[str, Any] = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLarge(
-                        "request.too_large",
-                        f"the request body is larger than the limit of {limit} bytes "
-                        "([plugins.http] max_body_bytes; max_upload_bytes for multipart uploads)",
-                        {"limit": limit},
-                    )
-            return message
-
         try:
-            await self.app(scope, counted_receive, send_with_headers)
-        except Exception as exc:
-            if started:
-                raise  # the response is under way; the server will close the connection
-            response = responses.from_exception(exc, rid, debug=self.debug, log=self.log)
-            await response(scope, counted_receive, send_with_headers)
+            if length > limit:
+                await self._too_large(send_with_headers, limit)
+                return
+            seen = 0
+
+            async def counted_receive() -> dict[str, Any]:
+                nonlocal seen
+                message: dict[str, Any] = await receive()
+                if message["type"] == "http.request":
+                    seen += len(message.get("body", b""))
+                    if seen > limit:
+                        raise BodyTooLarge(
+                            "request.too_large", _too_large_message(limit), {"limit": limit}
+                        )
+                return message
+
+            try:
+                await self.app(scope, counted_receive, send_with_headers)
+            except Exception as exc:
+                if started:
+                    raise  # the response is under way; the server will close the connection
+                response = responses.from_exception(exc, rid, debug=self.debug, log=self.log)
+                await response(scope, counted_receive, send_with_headers)
+        finally:
+            LOG_CONTEXT.reset(log_token)
 
     async def _too_large(self, send: Any, limit: int) -> None:
         response = responses.fail(
-            413,
-            "request.too_large",
-            f"the request body is larger than the limit of {limit} bytes "
-            "([plugins.http] max_body_bytes; max_upload_bytes for multipart uploads)",
-            {"limit": limit},
+            413, "request.too_large", _too_large_message(limit), {"limit": limit}
         )
         await response({"type": "http"}, None, send)
+
+
+def _too_large_message(limit: int) -> str:
+    return (
+        f"the request body is larger than the limit of {limit} bytes "
+        "([plugins.http] max_body_bytes; max_upload_bytes for multipart uploads)"
+    )

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from mega import Events, MegaConfigError, get_logger
+from mega.log import LOG_CONTEXT
 
 from .errors import JobPayloadError, JobTimeoutError
 from .job import Job
@@ -280,6 +281,8 @@ class JobQueue:
         ``release(delivery)`` frees the delivery's slot: when the handling ends, or earlier,
         when the run timed out and was abandoned.
         """
+        # every line written during the run carries the job's subject and message
+        log_token = LOG_CONTEXT.set({"job": type(job).subject, "seq": delivery.seq})
         try:
             if self.tracing is None:
                 await self._handle(job, delivery, make_ctx, release)
@@ -289,6 +292,7 @@ class JobQueue:
         except Exception as exc:  # a bug here must not kill the consume loop
             self.log.error("job.handle_failed", seq=delivery.seq, error=repr(exc))
         finally:
+            LOG_CONTEXT.reset(log_token)
             release(delivery)
 
     async def _handle(

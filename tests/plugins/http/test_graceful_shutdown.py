@@ -87,3 +87,9 @@ def test_sigterm_drains_in_flight_requests_and_cuts_a_stuck_one_at_the_deadline(
     # the request drain happened before the app's own phases, and counted against the deadline
     assert phases["phases"]["drain_requests"] >= 700
     assert phases["total_ms"] <= 2500 + 1000
+    # one format for the whole process: uvicorn's own records are JSON lines too, and the
+    # access line of a request carries that request's id
+    records = [json.loads(line) for line in log.splitlines() if line.strip()]
+    assert any(r.get("logger") == "uvicorn.error" for r in records)
+    access = [r for r in records if r.get("logger") == "uvicorn.access" and "/slow" in r["event"]]
+    assert access and len(access[0]["request_id"]) == 16
