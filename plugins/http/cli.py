@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import tempfile
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
+
+#: set by `mega serve --workers N` (N > 1) for its workers: a private directory where they
+#: find each other (the metrics plugin sums their metrics in one scrape through it)
+WORKERS_DIR_ENV = "MEGA_SERVE_WORKERS_DIR"
 
 UVICORN_LOGGING = {
     "version": 1,
@@ -36,6 +44,35 @@ def serve_command(
     MegaASGI(app)  # fail now, with a clear message, when the http plugin is not enabled
     settings = app.plugin_config("http")
     root = app.config.root
+    with _worker_peers(workers):
+        _run(uvicorn, app, settings, root, host, port, reload, workers)
+
+
+@contextlib.contextmanager
+def _worker_peers(workers: int) -> Iterator[None]:
+    """With several workers, a private directory where they find each other (one /metrics
+    scrape sums them all); removed when the server exits."""
+    if workers < 2:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="mega-workers-") as directory:
+        os.environ[WORKERS_DIR_ENV] = directory  # the workers inherit it
+        try:
+            yield
+        finally:
+            os.environ.pop(WORKERS_DIR_ENV, None)
+
+
+def _run(
+    uvicorn: Any,
+    app: Any,
+    settings: Any,
+    root: Any,
+    host: str | None,
+    port: int | None,
+    reload: bool,
+    workers: int,
+) -> None:
     uvicorn.run(
         "mega.plugins.http.asgi:create_app",
         factory=True,

@@ -11,12 +11,14 @@ docs/plugins/metrics.md.
 from __future__ import annotations
 
 import asyncio
+import os
 
 from pydantic import Field
 
 from mega import App, PluginConfig, PluginRegistry, PluginSpec, hookimpl
 
-from .exposition import OPENMETRICS_TYPE, TEXT_TYPE, encode, negotiate, render, snapshot
+from .cluster import PeerServer, gather_peers, merge, peers_dir
+from .exposition import OPENMETRICS_TYPE, TEXT_TYPE, Family, encode, negotiate, render, snapshot
 from .process import pool_families, process_families, ws_families
 from .registry import (
     DEFAULT_BUCKETS,
@@ -53,14 +55,25 @@ class Metrics(MetricsRegistry):
         super().__init__(max_series=settings.max_series)
         self.settings = settings
         self.app = app
+        #: this worker's socket when `mega serve --workers N` runs it (see cluster.py)
+        self.peer_server: PeerServer | None = None
 
-    async def scrape(self, *, openmetrics: bool = False) -> str:
-        """Every metric as exposition text; values copied on the loop, text built off it."""
+    def collect(self) -> list[Family]:
+        """This process's families: a copy of every value, taken on the loop."""
         families = snapshot(list(self.metrics.values()))
         if self.app is not None:
             families += pool_families(self.app) + ws_families(self.app)
         if self.settings.process:
             families += process_families()
+        return families
+
+    async def scrape(self, *, openmetrics: bool = False) -> str:
+        """Every metric as exposition text (summed over `mega serve`'s workers when it runs
+        several); values copied on the loop, text built off it."""
+        families = self.collect()
+        if self.peer_server is not None:
+            peers = await gather_peers(self.peer_server.path)
+            families = merge([(str(os.getpid()), families), *peers])
         return await asyncio.get_running_loop().run_in_executor(
             None, lambda: render(families, openmetrics=openmetrics)
         )
@@ -83,7 +96,7 @@ def mega_before_boot(app: App) -> None:
 
 
 @hookimpl
-def mega_after_boot(app: App) -> None:
+async def mega_after_boot(app: App) -> None:
     from .wiring import http_observer, wire_jobs, wire_schedules
 
     metrics: Metrics = app.extensions["metrics"]
@@ -93,6 +106,17 @@ def mega_after_boot(app: App) -> None:
         wire_jobs(app.extensions["jobs"].events, metrics)
     if "schedule" in app.extensions:
         wire_schedules(app.extensions["schedule"].events, metrics)
+    directory = peers_dir()
+    if directory is not None:
+        metrics.peer_server = PeerServer(directory, metrics.collect)
+        await metrics.peer_server.start()
+
+
+@hookimpl
+async def mega_after_shutdown(app: App) -> None:
+    metrics: Metrics = app.extensions["metrics"]
+    if metrics.peer_server is not None:
+        await metrics.peer_server.stop()
 
 
 __all__ = [
