@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import Any
 
 from pydantic import Field
 
@@ -38,6 +39,11 @@ class MetricsSettings(PluginConfig):
     max_series: int = Field(default=DEFAULT_MAX_SERIES, ge=1)
     #: process and interpreter gauges (memory, gc, CPU, file descriptors)
     process: bool = True
+    #: also push every metric over OTLP/HTTP to this endpoint
+    #: ("http://collector:4318/v1/metrics"; needs the otel extra); unset: scrape only
+    otlp_endpoint: str | None = None
+    #: how often the OTLP push runs
+    otlp_interval_ms: int = Field(default=15_000, ge=100)
 
 
 plugin = PluginSpec(
@@ -57,6 +63,8 @@ class Metrics(MetricsRegistry):
         self.app = app
         #: this worker's socket when `mega serve --workers N` runs it (see cluster.py)
         self.peer_server: PeerServer | None = None
+        #: the OTLP push, when [plugins.metrics] otlp_endpoint is set
+        self.otlp: Any = None
 
     def collect(self) -> list[Family]:
         """This process's families: a copy of every value, taken on the loop."""
@@ -110,6 +118,14 @@ async def mega_after_boot(app: App) -> None:
     if directory is not None:
         metrics.peer_server = PeerServer(directory, metrics.collect)
         await metrics.peer_server.start()
+    settings = metrics.settings
+    if settings.otlp_endpoint:
+        from .otlp import OtlpPush
+
+        metrics.otlp = OtlpPush(
+            app, metrics.collect, settings.otlp_endpoint, settings.otlp_interval_ms / 1000
+        )
+        metrics.otlp.start()
 
 
 @hookimpl
@@ -117,6 +133,8 @@ async def mega_after_shutdown(app: App) -> None:
     metrics: Metrics = app.extensions["metrics"]
     if metrics.peer_server is not None:
         await metrics.peer_server.stop()
+    if metrics.otlp is not None:
+        await metrics.otlp.stop()  # the last push: what shutdown itself counted
 
 
 __all__ = [

@@ -27,16 +27,19 @@ SERVER = trace.SpanKind.SERVER
 CONSUMER = trace.SpanKind.CONSUMER
 
 
-def build_resource(app: App, settings: TracingSettings) -> Resource:
-    """service.name, service.version, deployment.environment.name and extra attributes."""
+def build_resource(
+    app: App, *, service_name: str | None = None, attributes: dict[str, str] | None = None
+) -> Resource:
+    """The one resource of a process, shared by spans and OTLP metrics: service.name (default
+    [app] name), service.version, deployment.environment.name ([app] env), extra attributes."""
     from mega import __version__
 
     return Resource.create(
         {
-            "service.name": settings.service_name or app.config.app.name,
+            "service.name": service_name or app.config.app.name,
             "service.version": __version__,
             "deployment.environment.name": app.config.app.env,
-            **settings.attributes,
+            **(attributes or {}),
         }
     )
 
@@ -110,7 +113,9 @@ class Tracing:
     def __init__(self, app: App, settings: TracingSettings) -> None:
         self.settings = settings
         self.provider = TracerProvider(
-            resource=build_resource(app, settings),
+            resource=build_resource(
+                app, service_name=settings.service_name, attributes=settings.attributes
+            ),
             sampler=ParentBased(TraceIdRatioBased(settings.sample_ratio)),
         )
         self.memory: InMemorySpanExporter | None = None
