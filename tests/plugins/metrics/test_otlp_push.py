@@ -22,13 +22,15 @@ class Collector:
         )
 
         received = self.received = []
+        arrived = self.arrived = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 request = ExportMetricsServiceRequest()
                 request.ParseFromString(body)
                 received.append((self.path, request))
+                arrived.set()
                 self.send_response(200)
                 self.send_header("content-type", "application/x-protobuf")
                 self.send_header("content-length", "0")
@@ -44,7 +46,8 @@ class Collector:
     def metrics(self, index: int = -1) -> dict:
         _path, request = self.received[index]
         [resource_metrics] = request.resource_metrics
-        found = {"resource": {a.key: a.value.string_value for a in resource_metrics.resource.attributes}}
+        attributes = resource_metrics.resource.attributes
+        found = {"resource": {a.key: a.value.string_value for a in attributes}}
         for scope in resource_metrics.scope_metrics:
             for metric in scope.metrics:
                 found[metric.name] = metric
@@ -69,9 +72,7 @@ async def test_metrics_are_pushed_periodically_and_once_more_at_shutdown(collect
         latency = app.ctx().metrics.histogram("export_seconds", "Export time.", buckets=(0.1, 1))
         latency.observe(0.05)
         latency.observe(2.0)
-        async with asyncio.timeout(10):
-            while not collector.received:
-                await asyncio.sleep(0.05)
+        await asyncio.wait_for(asyncio.to_thread(collector.arrived.wait, 10), 11)
         pushed = collector.metrics()
         orders.labels("EUR").inc(2)  # counted after that push, before shutdown
     assert collector.received[0][0] == "/v1/metrics"
