@@ -26,7 +26,7 @@ from .ctx import Ctx
 from .discovery import Catalog, LoadedPlugin
 from .errors import MegaConfigError, MegaError, MegaLifecycleError, MegaShutdownError
 from .loader import load_plugins
-from .log import configure_logging, get_logger
+from .log import add_log_sink, configure_logging, get_logger, remove_log_sink
 from .pluginmanager import maybe_await
 from .spec import PluginConfig
 
@@ -132,6 +132,9 @@ class App:
                 await self._call("mega_before_boot", plugin)
                 self._booted.append(plugin)
             await self.adapters.connect_all()
+            for (kind, _alias), adapter in self.adapters.items():
+                if kind == "log-sink":
+                    add_log_sink(adapter)
             for plugin in self.plugins:
                 await self._call("mega_after_boot", plugin)
         except BaseException:
@@ -227,6 +230,9 @@ class App:
         for hook in ("mega_before_shutdown", "mega_after_shutdown"):
             if hook == "mega_after_shutdown":
                 began = time.monotonic()
+                for (kind, _alias), adapter in self.adapters.items():
+                    if kind == "log-sink":
+                        remove_log_sink(adapter)  # nothing more goes to a closing sink
                 errors += await self.adapters.close_all(timeout_s=budget())
                 phases["close_adapters"] = time.monotonic() - began
             for plugin in stopping:

@@ -48,6 +48,37 @@ def add_log_processor(processor: Callable[..., Any]) -> None:
         _structlog_ready = False
 
 
+#: log-sink adapters receiving a copy of each event at or above their level
+_sinks: list[Any] = []
+
+
+def add_log_sink(sink: Any) -> None:
+    """Send every event at or above ``sink.level`` to ``sink.emit(event_dict)`` too.
+
+    A sink is a ``log-sink`` adapter (the kernel attaches them when adapters connect and
+    detaches them before adapters close); ``emit`` must not block: queue and write elsewhere.
+    """
+    if sink not in _sinks:
+        _sinks.append(sink)
+
+
+def remove_log_sink(sink: Any) -> None:
+    if sink in _sinks:
+        _sinks.remove(sink)
+
+
+def _to_sinks(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    if _sinks:
+        level = LEVELS.get(method, LEVELS["info"])
+        for sink in list(_sinks):
+            if level >= LEVELS.get(getattr(sink, "level", "warning"), LEVELS["warning"]):
+                try:
+                    sink.emit(dict(event))
+                except Exception as exc:  # a failing sink must not stop the log line
+                    sys.stderr.write(f"log sink {sink!r} failed: {exc!r}\n")
+    return event
+
+
 def _merge_context(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
     fields = LOG_CONTEXT.get()
     if fields:
@@ -129,6 +160,7 @@ def _structlog() -> Any:
             *_extra_processors,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _to_sinks,
         ]
         if console:
             processors.append(structlog.dev.ConsoleRenderer())
