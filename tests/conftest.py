@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -218,6 +219,51 @@ def start_mega_run() -> Iterator[Callable[..., subprocess.Popen[str]]]:
             proc.wait()
 
 
+@pytest.fixture
+def mega_serve() -> Iterator[Callable[..., tuple[subprocess.Popen[str], str]]]:
+    """``mega_serve(project, env, *args, port=None, stderr=DEVNULL)`` -> (process, base URL):
+    ``mega serve`` on 127.0.0.1, returned once it listens. Still running at the end of the
+    test, it gets SIGTERM, then SIGKILL."""
+    from mega.testing.services import free_port, reachable
+
+    started: list[subprocess.Popen[str]] = []
+
+    def start(
+        project: Path,
+        env: dict[str, str] | None,
+        *args: str,
+        port: int | None = None,
+        stderr: int = subprocess.DEVNULL,
+    ) -> tuple[subprocess.Popen[str], str]:
+        port = port or free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mega", "serve", "--port", str(port), *args],
+            cwd=project,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
+        started.append(proc)
+        deadline = time.monotonic() + 30
+        while not reachable("127.0.0.1", port, timeout=0.2):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                err = proc.stderr.read() if proc.stderr else ""
+                raise AssertionError(f"mega serve on {port} did not start: {err}")
+            time.sleep(0.05)
+        return proc, f"http://127.0.0.1:{port}"
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 @dataclass
 class Mega:
     cwd: Path
@@ -300,6 +346,13 @@ def enable(project: Path):
 def _forget_apps() -> None:
     for name in [m for m in sys.modules if m == "apps" or m.startswith("apps.")]:
         del sys.modules[name]
+
+
+@pytest.fixture
+def forget_apps() -> Callable[[], None]:
+    """Drops the ``apps`` modules of a test project from ``sys.modules`` (each test project
+    has its own ``apps`` package)."""
+    return _forget_apps
 
 
 @pytest.fixture

@@ -6,13 +6,10 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 
 import httpx
-
-from mega.testing.services import free_port, reachable
 
 SLOW_ROUTES = """
 import asyncio
@@ -35,49 +32,31 @@ routes = [get("/slow", slow), get("/stuck", stuck)]
 
 
 def test_sigterm_drains_in_flight_requests_and_cuts_a_stuck_one_at_the_deadline(
-    project, enable, mega
+    project, enable, mega, mega_serve
 ):
     enable("health")
     toml = project / "mega.toml"
     toml.write_text(toml.read_text().replace("[app]\n", "[app]\nshutdown_timeout_ms = 2500\n", 1))
     (project / "apps/main/routes/slow.py").write_text(SLOW_ROUTES)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mega", "serve", "--port", str(port)],
-        cwd=project,
-        env=mega.env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not reachable("127.0.0.1", port, timeout=0.2):
-            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{port}"
-        results: dict[str, object] = {}
+    server, url = mega_serve(project, mega.env(), stderr=subprocess.PIPE)
+    results: dict[str, object] = {}
 
-        def call(path: str) -> None:
-            try:
-                results[path] = httpx.get(url + path, timeout=30).status_code
-            except httpx.HTTPError as exc:
-                results[path] = type(exc).__name__
+    def call(path: str) -> None:
+        try:
+            results[path] = httpx.get(url + path, timeout=30).status_code
+        except httpx.HTTPError as exc:
+            results[path] = type(exc).__name__
 
-        threads = [threading.Thread(target=call, args=(p,)) for p in ("/slow", "/stuck")]
-        for thread in threads:
-            thread.start()
-        time.sleep(0.3)  # both requests are in flight
-        signalled = time.monotonic()
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
-        took = time.monotonic() - signalled
-        for thread in threads:
-            thread.join(timeout=10)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+    threads = [threading.Thread(target=call, args=(p,)) for p in ("/slow", "/stuck")]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)  # both requests are in flight
+    signalled = time.monotonic()
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=20)
+    took = time.monotonic() - signalled
+    for thread in threads:
+        thread.join(timeout=10)
     assert results["/slow"] == 200  # in flight at the signal, finished
     assert results["/stuck"] != 200  # cut at the deadline
     assert took < 2.5 + 3  # the deadline plus process exit, not the stuck request's 600 s

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import time
-
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from mega.plugins.metrics.cluster import merge
 from mega.plugins.metrics.exposition import Family
-from mega.testing.services import free_port, reachable
 
 ROUTE = """
 import os
@@ -33,49 +27,29 @@ def samples(text: str, name: str) -> list:
     return [s for f in text_string_to_metric_families(text) for s in f.samples if s.name == name]
 
 
-def test_one_scrape_sums_every_worker(project, enable, mega):
+def test_one_scrape_sums_every_worker(project, enable, mega, mega_serve):
     enable("metrics")
     (project / "apps/main/routes/hit.py").write_text(ROUTE)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mega", "serve", "--port", str(port), "--workers", "2"],
-        cwd=project,
-        env=mega.env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not reachable("127.0.0.1", port, timeout=0.2):
-            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.05)
-        url = f"http://127.0.0.1:{port}"
-        pids: set[int] = set()
-        hits = 0
-        # a new connection per request: the kernel spreads accepts over the workers
-        while len(pids) < 2 or hits < 40:
-            assert hits < 2_000, f"every request went to {pids}"
-            response = httpx.get(url + "/hit", timeout=10)
-            pids.add(response.json()["data"]["pid"])
-            hits += 1
-        for _ in range(4):  # whichever worker answers the scrape, the sum is the same
-            text = httpx.get(url + "/metrics", timeout=10).text
-            [total] = samples(text, "demo_hits_total")
-            assert total.value == hits
-            requests = [
-                s for s in samples(text, "mega_http_requests_total") if s.labels["route"] == "/hit"
-            ]
-            assert sum(s.value for s in requests) == hits
-            # gauges stay per worker
-            rss = samples(text, "process_resident_memory_bytes")
-            assert {s.labels["worker"] for s in rss} == {str(p) for p in pids}
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    _server, url = mega_serve(project, mega.env(), "--workers", "2")
+    pids: set[int] = set()
+    hits = 0
+    # a new connection per request: the kernel spreads accepts over the workers
+    while len(pids) < 2 or hits < 40:
+        assert hits < 2_000, f"every request went to {pids}"
+        response = httpx.get(url + "/hit", timeout=10)
+        pids.add(response.json()["data"]["pid"])
+        hits += 1
+    for _ in range(4):  # whichever worker answers the scrape, the sum is the same
+        text = httpx.get(url + "/metrics", timeout=10).text
+        [total] = samples(text, "demo_hits_total")
+        assert total.value == hits
+        requests = [
+            s for s in samples(text, "mega_http_requests_total") if s.labels["route"] == "/hit"
+        ]
+        assert sum(s.value for s in requests) == hits
+        # gauges stay per worker
+        rss = samples(text, "process_resident_memory_bytes")
+        assert {s.labels["worker"] for s in rss} == {str(p) for p in pids}
 
 
 def test_merge_sums_counters_and_histograms_and_labels_gauges_by_worker():

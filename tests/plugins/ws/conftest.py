@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 import textwrap
 
 import pytest
@@ -52,13 +51,8 @@ class LobbyChannel(Channel):
 """
 
 
-def forget_apps() -> None:
-    for name in [m for m in sys.modules if m == "apps" or m.startswith("apps.")]:
-        del sys.modules[name]
-
-
 @pytest.fixture
-def ws_app(tmp_path, monkeypatch):
+def ws_app(tmp_path, monkeypatch, forget_apps):
     """``async with ws_app(ws={...}) as (app, url)``: channels in apps/main, served by uvicorn."""
     monkeypatch.syspath_prepend(str(tmp_path))
     files = {

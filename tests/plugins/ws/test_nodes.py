@@ -8,7 +8,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mega.testing import ws_connect
-from mega.testing.services import free_port, reachable, require
+from mega.testing.services import free_port, require
 
 CHANNEL = """
 from mega.plugins.ws import Channel
@@ -66,48 +65,26 @@ def write_project(root: Path, link: str, *, heartbeat_ms: int, down_after_ms: in
 
 
 class Nodes:
-    """`mega serve` processes of one project; each killed at the end if still running."""
+    """`mega serve` processes of one project, by port (the fixture ends what is left)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, serve) -> None:
         self.root = root
-        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.serve = serve
+        self.procs: dict[int, subprocess.Popen[str]] = {}
 
     def start(self, port: int) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MEGA__")}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mega", "serve", "--port", str(port)],
-            cwd=self.root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.procs[port] = proc
-        deadline = time.monotonic() + 30
-        while not reachable("127.0.0.1", port, timeout=0.2):
-            assert proc.poll() is None, f"mega serve on {port} exited with {proc.returncode}"
-            assert time.monotonic() < deadline, f"mega serve on {port} did not listen in 30 s"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        self.procs[port], _url = self.serve(self.root, env, port=port)
 
 
 @pytest.fixture
-def nodes(tmp_path):
-    made: list[Nodes] = []
-
+def nodes(tmp_path, mega_serve):
     def make(link: str, **timing: int) -> Nodes:
         require(link)
         write_project(tmp_path, link, **timing)
-        made.append(Nodes(tmp_path))
-        return made[-1]
+        return Nodes(tmp_path, mega_serve)
 
-    yield make
-    for group in made:
-        group.stop()
+    return make
 
 
 def users(presence):
