@@ -94,14 +94,19 @@ def static_routes(app: App, settings: HttpSettings) -> list[Any]:
     return mounts
 
 
+#: where an ``around`` hook leaves (trace id, span id) of the request's sampled span
+TRACE_KEY = "mega.trace"
+
+
 class Observers:
     """What watches requests (metrics set ``observe``, tracing ``around``); None costs a check."""
 
     __slots__ = ("around", "observe")
 
     def __init__(self) -> None:
-        #: ``observe(method, route template, status, seconds)`` after every routed request
-        self.observe: Callable[[str, str, int, float], None] | None = None
+        #: ``observe(method, route template, status, seconds, trace)`` after every routed
+        #: request; ``trace`` is (trace id, span id) when the request ran in a sampled span
+        self.observe: Callable[[str, str, int, float, Any], None] | None = None
         #: ``around(scope, route template)``: a context manager around the request; what it
         #: yields is called with the response status (a tracing span, say)
         self.around: Callable[[Any, str], Any] | None = None
@@ -152,7 +157,9 @@ class Dispatch:
                         finish(status[0])
         finally:
             if observe is not None:
-                observe(scope["method"], self.template, status[0], perf_counter() - started)
+                elapsed = perf_counter() - started
+                # (trace id, span id) of the request's sampled span, set by the tracing hook
+                observe(scope["method"], self.template, status[0], elapsed, scope.get(TRACE_KEY))
 
     async def _serve(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive, send)

@@ -123,10 +123,13 @@ def merge(per_worker: list[tuple[str, list[Family]]]) -> list[Family]:
                 if held is None:
                     series[key] = (labels, _copy(value))
                 elif family.kind == "histogram":
-                    counts, total, bounds = held[1]
+                    counts, total, bounds, exemplars = held[1]
                     if list(bounds) == list(value[2]):
                         summed = [a + b for a, b in zip(counts, value[0], strict=True)]
-                        series[key] = (labels, (summed, total + value[1], bounds))
+                        series[key] = (
+                            labels,
+                            (summed, total + value[1], bounds, _latest(exemplars, value[3])),
+                        )
                 else:
                     series[key] = (labels, held[1] + value)
     return [
@@ -136,7 +139,17 @@ def merge(per_worker: list[tuple[str, list[Family]]]) -> list[Family]:
 
 
 def _copy(value: Any) -> Any:
-    if isinstance(value, list | tuple) and len(value) == 3:
-        counts, total, bounds = value
-        return (list(counts), total, bounds)
+    if isinstance(value, list | tuple) and len(value) == 4:
+        counts, total, bounds, exemplars = value
+        return (list(counts), total, bounds, exemplars)
     return value
+
+
+def _latest(mine: list[Any] | None, theirs: list[Any] | None) -> list[Any] | None:
+    """Per bucket, the more recent exemplar of two workers."""
+    if mine is None or theirs is None:
+        return mine if theirs is None else theirs
+    return [
+        a if b is None or (a is not None and a[3] >= b[3]) else b
+        for a, b in zip(mine, theirs, strict=True)
+    ]

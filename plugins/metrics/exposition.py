@@ -20,7 +20,8 @@ class Family(NamedTuple):
     name: str
     kind: str
     help: str
-    #: (labels, value) for counters and gauges; (labels, (bucket counts, sum, bounds)) else
+    #: (labels, value) for counters and gauges; (labels, (bucket counts, sum, bounds,
+    #: exemplars per bucket or None)) for histograms
     samples: list[tuple[dict[str, str], Any]]
 
 
@@ -29,7 +30,15 @@ def snapshot(metrics: list[Metric]) -> list[Family]:
     for metric in metrics:
         if isinstance(metric, Histogram):
             samples = [
-                (labels, (list(child.counts), child.sum, metric.bounds))
+                (
+                    labels,
+                    (
+                        list(child.counts),
+                        child.sum,
+                        metric.bounds,
+                        None if child.exemplars is None else list(child.exemplars),
+                    ),
+                )
                 for labels, child in metric.series()
             ]
         else:
@@ -72,12 +81,20 @@ def render(families: list[Family], *, openmetrics: bool = False) -> str:
             for labels, value in family.samples:
                 out(f"{name}_total{_labels(labels)} {_number(value)}")
         elif kind == Histogram.kind:
-            for labels, (counts, total, bounds) in family.samples:
+            for labels, (counts, total, bounds, exemplars) in family.samples:
                 running = 0
-                for bound, count in zip((*bounds, math.inf), counts, strict=True):
+                for i, (bound, count) in enumerate(zip((*bounds, math.inf), counts, strict=True)):
                     running += count
                     le = 'le="' + _number(bound) + '"'
-                    out(f"{name}_bucket{_labels(labels, le)} {running}")
+                    line = f"{name}_bucket{_labels(labels, le)} {running}"
+                    # exemplars exist only in OpenMetrics; Prometheus text has no syntax for them
+                    if openmetrics and exemplars is not None and exemplars[i] is not None:
+                        value, trace_id, span_id, stamp = exemplars[i]
+                        line += (
+                            f' # {{trace_id="{trace_id}",span_id="{span_id}"}} '
+                            f"{_number(value)} {stamp:.3f}"
+                        )
+                    out(line)
                 out(f"{name}_sum{_labels(labels)} {_number(total)}")
                 out(f"{name}_count{_labels(labels)} {running}")
         else:

@@ -69,8 +69,9 @@ def to_metrics_data(families: list[Family], resource: Any, start_ns: int, now_ns
                     explicit_bounds=list(bounds),
                     min=float("nan"),
                     max=float("nan"),
+                    exemplars=_exemplars(exemplars),
                 )
-                for labels, (counts, total, bounds) in family.samples
+                for labels, (counts, total, bounds, exemplars) in family.samples
             ]
             data = Histogram(data_points=points, aggregation_temporality=cumulative)
         else:
@@ -97,6 +98,23 @@ def to_metrics_data(families: list[Family], resource: Any, start_ns: int, now_ns
     return MetricsData(
         resource_metrics=[ResourceMetrics(resource=resource, scope_metrics=[scope], schema_url="")]
     )
+
+
+def _exemplars(found: list[Any] | None) -> list[Any]:
+    if not found:
+        return []
+    from opentelemetry.sdk.metrics import Exemplar
+
+    return [
+        Exemplar(
+            filtered_attributes={},
+            value=value,
+            time_unix_nano=round(stamp * 1_000_000) * 1_000,  # microseconds: exact enough
+            span_id=int(span_id, 16),
+            trace_id=int(trace_id, 16),
+        )
+        for value, trace_id, span_id, stamp in (e for e in found if e is not None)
+    ]
 
 
 class OtlpPush:

@@ -10,6 +10,7 @@ taking the process down. Histogram buckets are in **seconds**.
 from __future__ import annotations
 
 import re
+import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
@@ -50,16 +51,29 @@ class GaugeChild:
 
 
 class HistogramChild:
-    __slots__ = ("bounds", "counts", "sum")
+    __slots__ = ("bounds", "counts", "exemplars", "sum")
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
         self.bounds = bounds
         self.counts = [0] * (len(bounds) + 1)  # the last is +Inf
         self.sum = 0.0
+        #: per bucket, the last observation made inside a sampled trace:
+        #: (value, trace id, span id, unix time); None until there is one
+        self.exemplars: list[tuple[float, str, str, float] | None] | None = None
 
     def observe(self, value: float) -> None:
         self.counts[bisect_left(self.bounds, value)] += 1
         self.sum += value
+
+    def observe_exemplar(self, value: float, trace_id: str, span_id: str) -> None:
+        """``observe``, keeping this observation as its bucket's exemplar: the trace to open
+        when a latency bucket looks wrong."""
+        index = bisect_left(self.bounds, value)
+        self.counts[index] += 1
+        self.sum += value
+        if self.exemplars is None:
+            self.exemplars = [None] * len(self.counts)
+        self.exemplars[index] = (value, trace_id, span_id, time.time())
 
 
 class Metric:

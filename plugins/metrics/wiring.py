@@ -80,7 +80,7 @@ def http_observer(reg: MetricsRegistry) -> Any:
     )  # fmt: skip
     bound: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
-    def observe(method: str, route: str, status: int, elapsed: float) -> None:
+    def observe(method: str, route: str, status: int, elapsed: float, trace: Any = None) -> None:
         klass = status // 100
         children = bound.get((method, route, klass))
         if children is None:
@@ -89,6 +89,9 @@ def http_observer(reg: MetricsRegistry) -> Any:
                 seconds.labels(method, route),
             )
         children[0].value += 1
-        children[1].observe(elapsed)
+        if trace is None:
+            children[1].observe(elapsed)
+        else:  # the request's sampled span (tracing plugin): the bucket's exemplar
+            children[1].observe_exemplar(elapsed, *trace)
 
     return observe

@@ -18,6 +18,8 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
+from mega.plugins.http.application import TRACE_KEY
+
 if TYPE_CHECKING:
     from mega import App
 
@@ -167,6 +169,12 @@ class Tracing:
             ) as span,
             _logged(span),
         ):
+            if span.is_recording():  # the metrics plugin's exemplar for this request
+                context = span.get_span_context()
+                scope[TRACE_KEY] = (
+                    format(context.trace_id, "032x"),
+                    format(context.span_id, "016x"),
+                )
 
             def finish(status: int) -> None:
                 span.set_attribute("http.response.status_code", status)

@@ -102,3 +102,21 @@ async def test_an_unreachable_collector_is_logged_not_fatal():
     async with boot_app(config, environ={}) as app:
         push = app.extensions["metrics"].otlp
         assert await push.push() is False
+
+
+def test_exemplars_travel_with_their_histogram_point():
+    from opentelemetry.sdk.resources import Resource
+
+    from mega.plugins.metrics.exposition import Family
+    from mega.plugins.metrics.otlp import to_metrics_data
+
+    trace_id, span_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    exemplars = [None, (0.5, trace_id, span_id, 1_700_000_000.25), None]
+    family = Family(
+        "lat_seconds", "histogram", "Latency.", [({}, ([0, 1, 0], 0.5, (0.1, 1.0), exemplars))]
+    )
+    data = to_metrics_data([family], Resource.create({}), 1, 2)
+    [point] = data.resource_metrics[0].scope_metrics[0].metrics[0].data.data_points
+    [exemplar] = point.exemplars
+    assert exemplar.trace_id == int(trace_id, 16) and exemplar.span_id == int(span_id, 16)
+    assert exemplar.value == 0.5 and exemplar.time_unix_nano == 1_700_000_000_250_000_000

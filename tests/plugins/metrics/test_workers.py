@@ -56,17 +56,17 @@ def test_merge_sums_counters_and_histograms_and_labels_gauges_by_worker():
     bounds = [0.1, 1.0]
     a = [
         Family("jobs", "counter", "Jobs.", [({"q": "x"}, 2.0), ({"q": "y"}, 1.0)]),
-        Family("lat", "histogram", "Latency.", [({}, ([1, 2, 0], 1.5, bounds))]),
+        Family("lat", "histogram", "Latency.", [({}, ([1, 2, 0], 1.5, bounds, None))]),
         Family("rss", "gauge", "Memory.", [({}, 100.0)]),
     ]
     b = [
         Family("jobs", "counter", "Jobs.", [({"q": "x"}, 3.0)]),
-        Family("lat", "histogram", "Latency.", [({}, ([0, 1, 4], 9.0, bounds))]),
+        Family("lat", "histogram", "Latency.", [({}, ([0, 1, 4], 9.0, bounds, None))]),
         Family("rss", "gauge", "Memory.", [({}, 50.0)]),
     ]
     merged = {f.name: f for f in merge([("11", a), ("12", b)])}
     assert sorted(merged["jobs"].samples, key=str) == [({"q": "x"}, 5.0), ({"q": "y"}, 1.0)]
-    assert merged["lat"].samples == [({}, ([1, 3, 4], 10.5, bounds))]
+    assert merged["lat"].samples == [({}, ([1, 3, 4], 10.5, bounds, None))]
     assert sorted(merged["rss"].samples, key=str) == [
         ({"worker": "11"}, 100.0),
         ({"worker": "12"}, 50.0),
