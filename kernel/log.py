@@ -16,6 +16,7 @@ a clean, quiet boot should not pay that (measured by bench/boot.py).
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -110,6 +111,10 @@ def _stderr_logger(*_args: Any) -> _StderrLogger:
     return _StderrLogger()
 
 
+#: query parameters whose values never reach a log line
+_SECRET_QUERY = re.compile(r"\b(token|access_token|api_key|password)=[^&\s\"']+")
+
+
 class _StdlibToStructlog(logging.Handler):
     """Routes standard-library records (uvicorn, asyncio, libraries) into structlog."""
 
@@ -121,7 +126,10 @@ class _StdlibToStructlog(logging.Handler):
             fields: dict[str, Any] = {"logger": record.name}
             if record.exc_info:
                 fields["exc_info"] = record.exc_info
-            LazyLogger({})._emit(level, record.getMessage(), fields)
+            message = record.getMessage()
+            if "token=" in message:  # an access line of a URL carrying a credential
+                message = _SECRET_QUERY.sub(r"\1=***", message)
+            LazyLogger({})._emit(level, message, fields)
         except Exception:
             self.handleError(record)
 

@@ -210,10 +210,11 @@ async def ws_connect(
     from websockets.asyncio.client import connect
 
     url = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + path
-    if token is not None:
-        url += f"?token={token}"
+    # as the JS client does: the envelope's subprotocol, and a token as one (never in the URL)
+    protocols = ["mega.v1", *([f"bearer.{token}"] if token is not None else [])]
     ws = await connect(
         url,
+        subprotocols=protocols,  # type: ignore[arg-type]
         additional_headers=dict(headers or {}),
         compression="deflate" if compression else None,
         max_size=None,

@@ -79,10 +79,20 @@ def load_authenticate(spec: str | None) -> Authenticate | None:
     return fn  # type: ignore[no-any-return]
 
 
+#: the subprotocol a client offers to speak mega's envelope (the JS client always does)
+SUBPROTOCOL = "mega.v1"
+#: a token offered as a subprotocol: browsers cannot set headers on a WebSocket, and a token in
+#: the URL ends up in access logs and proxies' logs
+TOKEN_PROTOCOL_PREFIX = "bearer."
+
+
 def _bearer(conn: HTTPConnection) -> str | None:
     header = conn.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip()
+    for protocol in conn.scope.get("subprotocols") or ():
+        if protocol.startswith(TOKEN_PROTOCOL_PREFIX):
+            return str(protocol[len(TOKEN_PROTOCOL_PREFIX) :])
     values = parse_qs(conn.scope.get("query_string", b"").decode("latin-1")).get("token")
     return values[0] if values else None
 
@@ -168,7 +178,10 @@ async def serve_socket(hub: Hub, scope: Any, receive: Any, send: Any) -> None:
             hub,
         )
         return
-    await send({"type": "websocket.accept"})
+    accept: dict[str, Any] = {"type": "websocket.accept"}
+    if SUBPROTOCOL in (scope.get("subprotocols") or ()):
+        accept["subprotocol"] = SUBPROTOCOL  # a browser that offered protocols needs one back
+    await send(accept)
     stop: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     def overflow(_conn: Connection) -> None:

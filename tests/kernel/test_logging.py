@@ -97,3 +97,11 @@ def test_values_json_cannot_encode_are_written_as_their_repr(lines):
 
     get_logger().info("odd", thing=Thing())
     assert lines()[0]["thing"] == "<Thing 7>"
+
+
+def test_credentials_in_a_logged_url_are_masked(lines):
+    access = logging.getLogger("an.access.log")  # any standard-library record
+    access.info('%s - "GET %s HTTP/1.1" 101', "127.0.0.1:5", "/ws?token=eyJpZCI6MX0.abc&x=1")
+    [line] = lines()
+    assert "eyJpZCI6MX0" not in line["event"]
+    assert "/ws?token=***&x=1" in line["event"]

@@ -12,11 +12,16 @@
 (function (global) {
   "use strict";
 
-  function wsUrl(path, token) {
+  function wsUrl(path) {
     var url = new URL(path, global.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    if (token) url.searchParams.set("token", token);
     return url.toString();
+  }
+
+  // a token travels as a subprotocol ("bearer.<token>"), never in the URL, where access logs
+  // would keep it
+  function protocols(token) {
+    return token ? ["mega.v1", "bearer." + token] : ["mega.v1"];
   }
 
   function Channel(socket, topic, params) {
@@ -116,7 +121,7 @@
 
   MegaSocket.prototype._open = function () {
     var self = this;
-    var ws = (this.ws = new WebSocket(wsUrl(this.path, this.options.token)));
+    var ws = (this.ws = new WebSocket(wsUrl(this.path), protocols(this.options.token)));
     ws.onopen = function () {
       self.backoff = 500;
       self.queue.splice(0).forEach(function (text) { ws.send(text); });

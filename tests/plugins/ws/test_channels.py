@@ -158,8 +158,13 @@ async def test_auth_by_bearer_token_and_required_auth(ws_app):
         status, body = await _refused(url, additional_headers={"Authorization": "Bearer forged"})
         assert (status, b"ws.token_invalid" in body) == (401, True)
         token = issue_token(app, "admin")
-        async with ws_connect(url, token=token) as admin:
+        async with ws_connect(url, token=token) as admin:  # the token as a subprotocol
+            assert admin.ws.subprotocol == "mega.v1"
             assert (await admin.join("room:secret"))["identity"] == "admin"
+        plain = url.replace("http", "ws") + f"/ws?token={token}"  # in the URL: still accepted
+        async with connect(plain) as in_query:
+            await in_query.send('{"type": "join", "topic": "room:secret", "ref": "1"}')
+            assert '"status":"ok"' in await in_query.recv()
         async with ws_connect(url, headers={"Authorization": f"Bearer {token}"}) as header:
             assert (await header.join("room:1"))["identity"] == "admin"
     async with ws_app(ws={"require_auth": True, "token_ttl_s": 1}, http=SECRET) as (app, url):
