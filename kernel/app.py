@@ -64,6 +64,7 @@ class App:
         self._booted: list[LoadedPlugin] = []
         #: monotonic time the shutdown began (the signal), which its one deadline counts from
         self.shutdown_started: float | None = None
+        self._signalled = False
 
     @classmethod
     def from_project(
@@ -172,6 +173,7 @@ class App:
         """
         if self.phase not in ("running", "draining"):
             return
+        self._signalled = self.shutdown_started is not None  # a signal began it, not a caller
         self.begin_shutdown()
         self.phase = "stopping"
         errors = await self._stop()
@@ -217,7 +219,8 @@ class App:
         errors: list[tuple[str, BaseException]] = []
         phases: dict[str, float] = {}
         started = time.monotonic()
-        if self.shutdown_started is not None:
+        signalled = self._signalled
+        if signalled and self.shutdown_started is not None:
             # what the server spent draining requests before the app was told to stop
             phases["drain_requests"] = started - self.shutdown_started
 
@@ -248,9 +251,12 @@ class App:
                 spent = time.monotonic() - began
                 if spent >= 0.001:  # plugins without the hook cost nothing worth a line
                     phases[f"{plugin.name}.{hook.removeprefix('mega_')}"] = spent
-        self.log.info(
+        total_s = time.monotonic() - (self.shutdown_started or started)
+        # a signalled, slow or failed shutdown is worth a line; a tool's quick exit is not
+        report = self.log.info if signalled or errors or total_s > 1.0 else self.log.debug
+        report(
             "app.shutdown_phases",
-            total_ms=round((time.monotonic() - (self.shutdown_started or started)) * 1000, 1),
+            total_ms=round(total_s * 1000, 1),
             deadline_ms=self.config.app.shutdown_timeout_ms,
             phases={name: round(s * 1000, 1) for name, s in phases.items()},
             failed=[step for step, _ in errors],

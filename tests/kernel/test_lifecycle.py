@@ -97,7 +97,7 @@ async def test_shutdown_phases_share_one_deadline_counted_from_the_signal(site, 
     assert app.phase == "draining"
     assert app.shutdown_deadline - app.shutdown_started == 5.0
     await asyncio.sleep(0.05)  # the server draining requests
-    app.log.debug("structlog configured before capturing")
+    app.log.warning("test.priming", why="structlog is configured before capturing")
     with capture_logs() as logs:
         await app.shutdown()
     assert app.phase == "stopped"
