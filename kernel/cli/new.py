@@ -18,6 +18,15 @@ PROJECT_FILES = [
     {"path": "apps/__init__.py", "template": "apps_init.py.tpl"},
     {"path": "apps/main/routes/home.py", "template": "home_routes.py.tpl"},
     {"path": "tests/test_app.py", "template": "test_app.py.tpl"},
+    # the app's layout from the start, each folder saying what goes there and what makes it
+    {"path": "apps/main/controllers/README.md", "template": "folder_controllers.md.tpl"},
+    {"path": "apps/main/models/README.md", "template": "folder_models.md.tpl"},
+    {"path": "apps/main/migrations/README.md", "template": "folder_migrations.md.tpl"},
+    {"path": "apps/main/views/README.md", "template": "folder_views.md.tpl"},
+    {"path": "apps/main/locales/README.md", "template": "folder_locales.md.tpl"},
+    {"path": "apps/main/jobs/README.md", "template": "folder_jobs.md.tpl"},
+    {"path": "apps/main/schedules/README.md", "template": "folder_schedules.md.tpl"},
+    {"path": "apps/main/channels/README.md", "template": "folder_channels.md.tpl"},
 ]
 
 

@@ -18,6 +18,18 @@ def test_new_project_boots_and_its_generated_tests_pass(mega, project):
         "tests/main/test_main_app.py",
     ):
         assert (project / rel).is_file(), rel
+    # the layout of an app from the start: each folder says what goes there and what makes it
+    for folder, generator in {
+        "controllers": "mega g controller",
+        "models": "mega g model",
+        "migrations": "mega migrate make",
+        "views": "by hand",
+        "locales": "mega g locale",
+        "jobs": "mega g job",
+        "schedules": "mega g schedule",
+        "channels": "mega g channel",
+    }.items():
+        assert generator in (project / "apps/main" / folder / "README.md").read_text()
     assert 'name = "shop"' in (project / "mega.toml").read_text()
     run = mega("run", "--once", cwd=project)
     assert "shop: booted with plugins memory, http" in run.stderr
