@@ -145,7 +145,10 @@ async def test_without_heartbeat_a_long_job_is_redelivered(harness, subject, job
     consumption._heartbeat_task.cancel()
     await h.queue.enqueue(job, None)
     await until(lambda: len(job.started) >= 2, within=10)
-    assert job.started[:2] == [1, 2]
+    # redelivered while the first run still sleeps: the lease lapsed (the heartbeat test,
+    # above, sees one start only). Not asserted: the count the second delivery carries — under
+    # a loaded CI run nats-server 2.9 was seen reporting 1 again (local: always 2)
+    assert job.started[0] == 1
 
 
 async def test_dlq_publish_failure_naks_with_the_computed_delay(harness, subject, job_class, until):

@@ -17,7 +17,7 @@ def test_generated_channel_and_its_test_pass(project, enable, mega):
 def test_a_channel_module_that_fails_to_import_is_named(project, enable, mega):
     enable("ws")
     channels = project / "apps/main/channels"
-    channels.mkdir(parents=True)
+    channels.mkdir(parents=True, exist_ok=True)  # mega new made it
     (channels / "broken.py").write_text("import not_a_module\n")
     result = mega("run", cwd=project, ok=False, timeout=30)
     assert result.returncode != 0
@@ -28,7 +28,7 @@ def test_a_channel_module_that_fails_to_import_is_named(project, enable, mega):
 def test_two_channels_on_one_topic_pattern_fail_at_boot(project, enable, mega):
     enable("ws")
     channels = project / "apps/main/channels"
-    channels.mkdir(parents=True)
+    channels.mkdir(parents=True, exist_ok=True)  # mega new made it
     for name in ("a", "b"):
         (channels / f"{name}.py").write_text(
             "from mega.plugins.ws import Channel\n\n"
