@@ -107,6 +107,37 @@ def _websocket_options(app: Any) -> dict[str, Any]:
     }
 
 
+def _plugin_asgi_rows(app: Any) -> list[dict[str, Any]]:
+    """Routes plugins serve outside the controller pipeline (the ws plugin's WebSocket)."""
+    from starlette.routing import Route, WebSocketRoute
+
+    rows = []
+    for _name, entry in app.registry.contributions("asgi-routes").items():
+        for route in entry.value(app):
+            endpoint = route.endpoint
+            # a function names itself; an ASGI app instance is named by its class
+            target = endpoint if hasattr(endpoint, "__qualname__") else type(endpoint)
+            handler = f"{target.__module__}:{target.__qualname__}"
+            if isinstance(route, WebSocketRoute):
+                methods = ["WS"]
+            elif isinstance(route, Route):
+                methods = sorted((route.methods or {"GET"}) - {"HEAD"})
+            else:
+                continue
+            rows += [
+                {
+                    "method": method,
+                    "path": route.path,
+                    "name": route.name,
+                    "handler": handler,
+                    "middleware": [],
+                    "plugin": entry.owner.plugin,
+                }
+                for method in methods
+            ]
+    return rows
+
+
 def routes_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -131,6 +162,7 @@ def routes_command(
         }
         for c in compiled
     ]
+    rows += _plugin_asgi_rows(app)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return

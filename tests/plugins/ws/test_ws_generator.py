@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 def test_generated_channel_and_its_test_pass(project, enable, mega):
     enable("ws")
@@ -12,6 +14,12 @@ def test_generated_channel_and_its_test_pass(project, enable, mega):
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
     assert " failed" not in result.stdout and " skipped" not in result.stdout
+    routes = json.loads(mega("routes", "--json", cwd=project).stdout)
+    ws = [r for r in routes if r["method"] == "WS"]
+    assert [(r["path"], r["handler"], r["plugin"]) for r in ws] == [
+        ("/ws", "mega.plugins.ws:WebSocketApp", "ws")
+    ]
+    assert any(r["path"] == "/ws/client.js" for r in routes)
 
 
 def test_a_channel_module_that_fails_to_import_is_named(project, enable, mega):
