@@ -45,7 +45,25 @@ def serve_command(
     settings = app.plugin_config("http")
     root = app.config.root
     with _worker_peers(workers):
-        _run(uvicorn, app, settings, root, host, port, reload, workers)
+        uvicorn.run(
+            "mega.plugins.http.asgi:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port if port is not None else settings.port,  # type: ignore[attr-defined]
+            reload=reload,
+            workers=workers,
+            lifespan="on",
+            app_dir=str(root),
+            reload_dirs=[str(root)] if reload else None,
+            log_level="info",
+            # uvicorn's own loggers hand their records to the root logger, which mega routes into
+            # structlog: one format (JSON lines off a TTY) for the whole process
+            log_config=UVICORN_LOGGING,
+            # requests in flight get what the one shutdown deadline allows; the app's own phases
+            # (job drains, adapters, telemetry) then run within what is left of it
+            timeout_graceful_shutdown=app.config.app.shutdown_timeout_ms / 1000,
+            **_websocket_options(app),
+        )
 
 
 @contextlib.contextmanager
@@ -61,37 +79,6 @@ def _worker_peers(workers: int) -> Iterator[None]:
             yield
         finally:
             os.environ.pop(WORKERS_DIR_ENV, None)
-
-
-def _run(
-    uvicorn: Any,
-    app: Any,
-    settings: Any,
-    root: Any,
-    host: str | None,
-    port: int | None,
-    reload: bool,
-    workers: int,
-) -> None:
-    uvicorn.run(
-        "mega.plugins.http.asgi:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port if port is not None else settings.port,  # type: ignore[attr-defined]
-        reload=reload,
-        workers=workers,
-        lifespan="on",
-        app_dir=str(root),
-        reload_dirs=[str(root)] if reload else None,
-        log_level="info",
-        # uvicorn's own loggers hand their records to the root logger, which mega routes into
-        # structlog: one format (JSON lines off a TTY) for the whole process
-        log_config=UVICORN_LOGGING,
-        # requests in flight get what the one shutdown deadline allows; the app's own phases
-        # (job drains, adapters, telemetry) then run within what is left of it
-        timeout_graceful_shutdown=app.config.app.shutdown_timeout_ms / 1000,
-        **_websocket_options(app),
-    )
 
 
 def _websocket_options(app: Any) -> dict[str, Any]:

@@ -210,7 +210,7 @@ async def serve_socket(hub: Hub, scope: Any, receive: Any, send: Any) -> None:
     finally:
         if not reader.done():
             reader.cancel()
-        reason = stop.result() if stop.done() else _reason(reader)
+        reason = stop.result() if stop.done() else _reason(reader, conn)
         await disconnect(hub, conn, reason)
         if reason == "slow_consumer":
             hub.stats.slow_consumers += 1
@@ -222,11 +222,14 @@ async def serve_socket(hub: Hub, scope: Any, receive: Any, send: Any) -> None:
             )
 
 
-def _reason(reader: asyncio.Task[str]) -> str:
+def _reason(reader: asyncio.Task[str], conn: Connection) -> str:
     if reader.cancelled():
         return "disconnect"
     exc = reader.exception()
-    return "error" if exc is not None else reader.result()
+    if exc is not None:  # frames' own failures are replies: this is a bug, say so
+        conn.log.error("ws.reader_failed", error=repr(exc))
+        return "error"
+    return reader.result()
 
 
 async def _read(hub: Hub, conn: Connection, receive: Any) -> str:
