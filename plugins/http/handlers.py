@@ -198,6 +198,12 @@ def compile_route(
                 refused = await csrf_refusal(request)
                 if refused is not None:
                     return refused
+            # middleware runs before the input is parsed: a login check answers before a body
+            # is read, and an invalid form reaches the middleware's error phase
+            for phase in befores:
+                early = await run_phase(phase, ctx)
+                if early is not None:
+                    return early
             kwargs: dict[str, Any] = {}
             if ctx_name is not None:
                 kwargs[ctx_name] = ctx
@@ -212,7 +218,7 @@ def compile_route(
                     kwargs.update(defaults)
                     kwargs.update(params_adapter.validate_python(raw))
                 except ValidationError as exc:
-                    return responses.invalid_input(exc, location)
+                    raise responses.invalid_input(exc, location) from None
             if body_adapter is not None:
                 content_type = request.headers.get("content-type", "")
                 try:
@@ -228,12 +234,8 @@ def compile_route(
                             f"application/json or a form (got {content_type or 'none'!r})",
                         )
                 except ValidationError as exc:
-                    return responses.invalid_input(exc, None)
+                    raise responses.invalid_input(exc, None) from None
                 kwargs[body_name] = value  # type: ignore[index]
-            for phase in befores:
-                early = await run_phase(phase, ctx)
-                if early is not None:
-                    return early
             result = fn(**kwargs)
             if inspect.isawaitable(result):
                 result = await result

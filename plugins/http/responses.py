@@ -15,7 +15,7 @@ from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from mega import MegaError
+from mega import MegaError, MegaValidationError
 
 JSON = "application/json"
 
@@ -37,17 +37,19 @@ def fail(
     return Response(error_body(code, message, details), status, headers, JSON)
 
 
-def invalid_input(exc: ValidationError, where: dict[str, str] | None) -> Response:
-    """422 listing every invalid field as ``path.x``, ``query.y`` or ``body.z``; 400 for a body
-    that is not JSON. ``where`` maps parameter names to path/query; None: the body."""
+def invalid_input(exc: ValidationError, where: dict[str, str] | None) -> MegaValidationError:
+    """The error for invalid input: 422 listing every invalid field as ``path.x``, ``query.y``
+    or ``body.z``; 400 for a body that is not JSON. ``where`` maps parameter names to
+    path/query; None: the body. Raised, so route middleware's ``error`` phase sees it (an HTML
+    form re-renders itself with the messages)."""
     errors = []
     for err in exc.errors(include_url=False, include_context=False):
         if err["type"] == "json_invalid":
-            return fail(
-                400,
+            return MegaValidationError(
                 "request.invalid_json",
                 f"the request body is not valid JSON: {err['msg']}",
                 {"error": err["msg"]},
+                http_status=400,
             )
         loc = [str(p) for p in err["loc"]]
         prefix = "body" if where is None else where.get(loc[0], "query")
@@ -60,8 +62,8 @@ def invalid_input(exc: ValidationError, where: dict[str, str] | None) -> Respons
             }
         )
     fields = ", ".join(e["field"] for e in errors)
-    return fail(
-        422, "request.invalid", f"{len(errors)} invalid field(s): {fields}", {"errors": errors}
+    return MegaValidationError(
+        "request.invalid", f"{len(errors)} invalid field(s): {fields}", {"errors": errors}
     )
 
 
