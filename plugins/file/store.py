@@ -91,6 +91,34 @@ class FileStore:
             except (OSError, ValueError, KeyError):
                 continue
 
+    async def incr(self, key: str, amount: int = 1, *, ttl_ms: int | None = None) -> int:
+        """Add ``amount`` to the integer under ``key`` (absent: 0) and return the new value.
+
+        Atomic across processes (an exclusive ``flock`` on the key's lock file around the
+        read and the write). ``ttl_ms`` applies when the key is created: a fixed window.
+        """
+        ttl = self.options.default_ttl_ms if ttl_ms is None else ttl_ms
+        return await asyncio.to_thread(self._incr, key, amount, ttl)
+
+    def _incr(self, key: str, amount: int, ttl: int) -> int:
+        import fcntl
+
+        from mega.plugins.memory.cache import as_count
+
+        lock_path = self._file(key).with_suffix(".lock")
+        with lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            path = self._file(key)
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+            except (FileNotFoundError, json.JSONDecodeError):
+                record = None
+            if record is None or (record["expires"] and record["expires"] <= time.time()):
+                record = {"value": 0, "expires": time.time() + ttl / 1000 if ttl > 0 else 0}
+            record["value"] = as_count(self.alias, key, record["value"]) + amount
+            self._set(key, record)
+            return int(record["value"])
+
     async def delete(self, key: str) -> bool:
         path = self._file(key)
         existed = await asyncio.to_thread(path.exists)

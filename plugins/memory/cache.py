@@ -71,6 +71,21 @@ class MemoryCache:
         while len(entries) > self.options.max_entries:
             entries.popitem(last=False)
 
+    async def incr(self, key: str, amount: int = 1, *, ttl_ms: int | None = None) -> int:
+        """Add ``amount`` to the integer under ``key`` (absent: 0) and return the new value.
+
+        ``ttl_ms`` applies when the key is created and is not extended by later increments: a
+        fixed window, what rate limits and lockouts count in.
+        """
+        current = await self.get(key, _MISSING)
+        if current is _MISSING:
+            await self.set(key, amount, ttl_ms=ttl_ms)
+            return amount
+        value = as_count(self.alias, key, current) + amount
+        expires, _ = self._live()[key]
+        self._live()[key] = (expires, value)
+        return value
+
     async def delete(self, key: str) -> bool:
         """Remove ``key``; True when it was present (and not expired)."""
         present = await self.get(key, _MISSING) is not _MISSING
@@ -89,3 +104,15 @@ class MemoryCache:
                 {"alias": self.alias},
             )
         return self._entries
+
+
+def as_count(alias: str, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MegaError(
+            "cache.not_integer",
+            f"cache {alias!r}: incr on key {key!r}, which holds {type(value).__name__} "
+            f"{value!r}; incr works on keys it created or that hold an integer",
+            {"alias": alias, "key": key},
+            http_status=500,
+        )
+    return value

@@ -59,5 +59,32 @@ class RedisStore:
             self.options.key_prefix + key, json.dumps(value), px=ttl if ttl > 0 else None
         )
 
+    async def incr(self, key: str, amount: int = 1, *, ttl_ms: int | None = None) -> int:
+        """Add ``amount`` to the integer under ``key`` (absent: 0) and return the new value.
+
+        Atomic on the server (``SET NX PX`` creates the key with its TTL, ``INCRBY`` adds, in
+        one transaction). ``ttl_ms`` applies when the key is created: a fixed window.
+        """
+        from mega import MegaError
+
+        ttl = self.options.default_ttl_ms if ttl_ms is None else ttl_ms
+        full = self.options.key_prefix + key
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.set(full, 0, px=ttl if ttl > 0 else None, nx=True)
+            pipe.incrby(full, amount)
+            try:
+                _, value = await pipe.execute()
+            except Exception as exc:
+                if "not an integer" not in str(exc):
+                    raise
+                raise MegaError(
+                    "cache.not_integer",
+                    f"cache {self.alias!r}: incr on key {key!r}, which does not hold an "
+                    "integer; incr works on keys it created or that hold an integer",
+                    {"alias": self.alias, "key": key},
+                    http_status=500,
+                ) from exc
+        return int(value)
+
     async def delete(self, key: str) -> bool:
         return bool(await self._client.delete(self.options.key_prefix + key))

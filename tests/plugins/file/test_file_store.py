@@ -76,3 +76,21 @@ async def test_server_sessions_on_files(http_project, tmp_path):
         assert (await client.post("/bump")).json()["data"] == 1
         assert (await client.post("/bump")).json()["data"] == 2
     assert len(list((tmp_path / "sessions").glob("*.json"))) == 1
+
+
+async def test_incr_is_atomic_across_instances(make):
+    # each instance's increments run in worker threads with their own file handles, as separate
+    # processes would: without the lock, read-modify-write races lose counts
+    first, second = await make(), await make()
+    results = await asyncio.gather(
+        *(store.incr("attempts", ttl_ms=60_000) for store in [first, second] * 40)
+    )
+    assert sorted(results) == list(range(1, 81))
+    assert await first.get("attempts") == 80
+
+
+async def test_incr_starts_again_after_the_window(make):
+    store = await make()
+    assert await store.incr("w", 2, ttl_ms=50) == 2
+    await asyncio.sleep(0.08)
+    assert await store.incr("w", ttl_ms=50) == 1

@@ -59,3 +59,19 @@ async def test_default_ttl_applies_when_set_gets_none():
     await cache.set("k", 1)
     await asyncio.sleep(0.03)
     assert await cache.get("k") is None
+
+
+async def test_incr_counts_in_a_fixed_window_from_the_first_increment(cache):
+    assert [await cache.incr("hits", ttl_ms=60) for _ in range(3)] == [1, 2, 3]
+    assert await cache.incr("hits", 5) == 8
+    await asyncio.sleep(0.08)  # later increments did not extend the window
+    assert await cache.get("hits") is None
+    assert await cache.incr("hits", ttl_ms=60) == 1
+
+
+async def test_incr_on_a_value_that_is_not_an_integer_names_the_key(cache):
+    await cache.set("name", "ada")
+    with pytest.raises(MegaError) as err:
+        await cache.incr("name")
+    assert err.value.code == "cache.not_integer"
+    assert "'name'" in err.value.message and "str" in err.value.message
