@@ -16,6 +16,10 @@ The enable list lives in ``[app]`` because TOML cannot hold both ``plugins = [..
 ``[plugins.<name>]`` tables. An environment variable ``MEGA__PLUGINS__HTTP__PORT=9000`` overrides
 ``[plugins.http] port``; a value starting with ``[`` or ``{`` is read as JSON.
 Values in the process environment win over ``.env``.
+
+A profile overlays another file: ``MEGA_PROFILE=distributed`` (environment or ``.env``) reads
+``mega.distributed.toml`` over ``mega.toml`` — tables merge key by key, any other value (a list
+included) replaces — before the ``MEGA__`` overrides apply.
 """
 
 # No `from __future__ import annotations` here: with it, typing.NamedTuple compiles a
@@ -32,6 +36,7 @@ from .errors import MegaConfigError, MegaProblems
 
 CONFIG_FILE = "mega.toml"
 ENV_PREFIX = "MEGA__"
+PROFILE_VAR = "MEGA_PROFILE"
 TOP_LEVEL_KEYS = ("app", "plugins", "adapters")
 
 
@@ -102,6 +107,10 @@ def load_config(
 
     tree = _deep_copy(data)
     sources: dict[tuple[str, ...], str] = {}
+    profile = merged_env.get(PROFILE_VAR, "")
+    if profile and root_path is not None:
+        overlay_path = _profile_file(root_path, profile)
+        _overlay(tree, _read_toml(overlay_path), (), sources, str(overlay_path))
     for var, raw in merged_env.items():
         if var.startswith(ENV_PREFIX) and len(var) > len(ENV_PREFIX):
             path = tuple(part.lower() for part in var[len(ENV_PREFIX) :].split("__"))
@@ -255,3 +264,36 @@ def _tables(value: Any, where: str, shape: str) -> dict[str, Any]:
 
 def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+
+
+def _profile_file(root: Path, profile: str) -> Path:
+    import re
+
+    name = f"mega.{profile}.toml"
+    path = root / name
+    if re.fullmatch(r"[A-Za-z0-9_-]+", profile) and path.is_file():
+        return path
+    found = sorted(p.name[5:-5] for p in root.glob("mega.*.toml"))
+    raise MegaConfigError(
+        "config.profile_not_found",
+        f"{PROFILE_VAR}={profile!r} selects {name}, which is not in {root}; "
+        f"profiles here: {', '.join(found) or '(none: add mega.<profile>.toml)'}",
+        {"profile": profile, "path": str(path), "profiles": found},
+    )
+
+
+def _overlay(
+    tree: dict[str, Any],
+    overlay: Mapping[str, Any],
+    prefix: tuple[str, ...],
+    sources: dict[tuple[str, ...], str],
+    source: str,
+) -> None:
+    """Merge ``overlay`` into ``tree``: tables key by key, anything else replaces."""
+    for key, value in overlay.items():
+        path = (*prefix, key)
+        if isinstance(value, Mapping) and isinstance(tree.get(key), dict):
+            _overlay(tree[key], value, path, sources, source)
+        else:
+            tree[key] = _deep_copy(value) if isinstance(value, Mapping) else value
+            sources[path] = source

@@ -172,3 +172,45 @@ def test_an_override_below_a_scalar_is_rejected():
 def test_an_empty_environment_value_is_an_empty_string():
     config = load_config(data={"app": {"name": "x"}}, environ={"MEGA__APP__ENV": ""})
     assert config.app.env == ""
+
+
+def test_a_profile_overlays_its_file_tables_merging_and_lists_replacing(tmp_path):
+    root = write_project(
+        tmp_path,
+        """
+[app]
+name = "shop"
+plugins = ["memory", "sqlite"]
+
+[adapters.db.default]
+driver = "sqlite"
+path = "app.db"
+""",
+        dotenv="MEGA_PROFILE=distributed\n",
+    )
+    (root / "mega.distributed.toml").write_text(
+        '[app]\nplugins = ["memory", "postgres"]\n\n'
+        '[adapters.db.default]\ndriver = "postgres"\n\n'
+        '[adapters.cache.default]\ndriver = "memory"\n'
+    )
+    config = load_config(root, environ={"MEGA__APP__NAME": "shop-2"})
+    assert config.app.plugins == ("memory", "postgres")
+    assert config.app.name == "shop-2"  # MEGA__ overrides still win over the profile
+    assert config.adapters["db"]["default"] == {"driver": "postgres", "path": "app.db"}
+    assert config.adapters["cache"]["default"] == {"driver": "memory"}
+    profile_file = str(root / "mega.distributed.toml")
+    assert config.source_of(("adapters", "db", "default", "driver")) == profile_file
+    assert config.source_of(("adapters", "cache", "default", "driver")) == profile_file
+    assert config.source_of(("adapters", "db", "default", "path")) == str(root / "mega.toml")
+    assert load_config(root, environ={"MEGA_PROFILE": ""}).app.plugins == ("memory", "sqlite")
+
+
+def test_an_unknown_profile_names_the_file_and_the_profiles_there(tmp_path):
+    root = write_project(tmp_path, "[app]\n")
+    (root / "mega.staging.toml").write_text("[app]\n")
+    for profile in ("prod", "../etc/x"):
+        with pytest.raises(MegaConfigError) as err:
+            load_config(root, environ={"MEGA_PROFILE": profile})
+        assert err.value.code == "config.profile_not_found"
+        assert f"mega.{profile}.toml" in err.value.message
+        assert err.value.details["profiles"] == ["staging"]
