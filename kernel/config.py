@@ -19,7 +19,8 @@ Values in the process environment win over ``.env``.
 
 A profile overlays another file: ``MEGA_PROFILE=distributed`` (environment or ``.env``) reads
 ``mega.distributed.toml`` over ``mega.toml`` — tables merge key by key, any other value (a list
-included) replaces — before the ``MEGA__`` overrides apply.
+included) replaces, an adapter table naming another driver replaces the old table — before the
+``MEGA__`` overrides apply.
 """
 
 # No `from __future__ import annotations` here: with it, typing.NamedTuple compiles a
@@ -289,10 +290,22 @@ def _overlay(
     sources: dict[tuple[str, ...], str],
     source: str,
 ) -> None:
-    """Merge ``overlay`` into ``tree``: tables key by key, anything else replaces."""
+    """Merge ``overlay`` into ``tree``: tables key by key, anything else replaces.
+
+    An adapter table that names another driver replaces the old one whole: the old driver's
+    keys (a SQLite ``path``) mean nothing to the new one (PostgreSQL).
+    """
     for key, value in overlay.items():
         path = (*prefix, key)
-        if isinstance(value, Mapping) and isinstance(tree.get(key), dict):
+        old = tree.get(key)
+        new_driver = (
+            len(path) == 3
+            and path[0] == "adapters"
+            and isinstance(value, Mapping)
+            and isinstance(old, dict)
+            and value.get("driver", old.get("driver")) != old.get("driver")
+        )
+        if isinstance(value, Mapping) and isinstance(old, dict) and not new_driver:
             _overlay(tree[key], value, path, sources, source)
         else:
             tree[key] = _deep_copy(value) if isinstance(value, Mapping) else value

@@ -1,5 +1,8 @@
 .venv/
 __pycache__/
 .env
-*.sqlite3
 .pytest_cache/
+# runtime state (databases, job store, file stores, locks); the migration journal is source
+.mega/*
+!.mega/journal/
+*.sqlite3

@@ -185,23 +185,31 @@ plugins = ["memory", "sqlite"]
 [adapters.db.default]
 driver = "sqlite"
 path = "app.db"
+
+[adapters.lock.default]
+driver = "sqlite"
+path = "locks.db"
 """,
         dotenv="MEGA_PROFILE=distributed\n",
     )
     (root / "mega.distributed.toml").write_text(
         '[app]\nplugins = ["memory", "postgres"]\n\n'
         '[adapters.db.default]\ndriver = "postgres"\n\n'
-        '[adapters.cache.default]\ndriver = "memory"\n'
+        '[adapters.cache.default]\ndriver = "memory"\n\n'
+        '[adapters.lock.default]\nttl_ms = 5\n'
     )
     config = load_config(root, environ={"MEGA__APP__NAME": "shop-2"})
     assert config.app.plugins == ("memory", "postgres")
     assert config.app.name == "shop-2"  # MEGA__ overrides still win over the profile
-    assert config.adapters["db"]["default"] == {"driver": "postgres", "path": "app.db"}
+    # another driver: the table is replaced (sqlite's path means nothing to postgres)
+    assert config.adapters["db"]["default"] == {"driver": "postgres"}
     assert config.adapters["cache"]["default"] == {"driver": "memory"}
+    # the same driver (or none named): merged key by key
+    assert config.adapters["lock"]["default"] == {"driver": "sqlite", "path": "locks.db", "ttl_ms": 5}
     profile_file = str(root / "mega.distributed.toml")
     assert config.source_of(("adapters", "db", "default", "driver")) == profile_file
     assert config.source_of(("adapters", "cache", "default", "driver")) == profile_file
-    assert config.source_of(("adapters", "db", "default", "path")) == str(root / "mega.toml")
+    assert config.source_of(("adapters", "db", "default")) == profile_file
     assert load_config(root, environ={"MEGA_PROFILE": ""}).app.plugins == ("memory", "sqlite")
 
 
