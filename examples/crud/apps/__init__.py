@@ -1,0 +1,1 @@
+"""The apps of crud: one package per app (`mega g app <name>`)."""

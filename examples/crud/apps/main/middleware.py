@@ -1,0 +1,65 @@
+"""Route middleware of the app: sign-in required, and forms that show their own errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.responses import Response
+
+from mega.plugins.http import HttpCtx
+
+from .models.user import User
+from .services.errors import TooManyAttempts
+from .web import current_user_id, field_errors, login_redirect, page, wants_json
+
+
+class CurrentUser:
+    """App-wide: puts the signed-in user (or None) on ``request.state.user`` for pages."""
+
+    async def before(self, ctx: HttpCtx) -> None:
+        user_id = current_user_id(ctx)
+        user = await ctx.db().get(User, user_id) if user_id is not None else None
+        if user is None and user_id is not None:  # deleted while signed in
+            ctx.session.clear()
+        ctx.request.state.user = user
+
+
+class RequireLogin:
+    """A page redirects to /login (and back after); the API answers 401."""
+
+    def before(self, ctx: HttpCtx) -> Response | None:
+        if getattr(ctx.request.state, "user", None) is not None:
+            return None
+        if wants_json(ctx):
+            from mega.plugins.http.responses import fail
+
+            return fail(401, "auth.required", "sign in first: POST /api/login")
+        return login_redirect(ctx)
+
+
+FormContext = Callable[[HttpCtx], Awaitable[dict[str, Any]]]
+
+
+class FormPage:
+    """On invalid input a page shows the form again, with the messages beside the fields and
+    what the user typed (never the password); the API keeps the JSON error envelope."""
+
+    def __init__(self, template: str, context: FormContext | None = None) -> None:
+        self.template = template
+        self.context = context
+
+    async def error(self, ctx: HttpCtx, exc: BaseException) -> Response | None:
+        if wants_json(ctx):
+            return None
+        errors = field_errors(ctx, exc)
+        if errors is None:
+            return None
+        form = await ctx.request.form()
+        values = {k: v for k, v in form.items() if isinstance(v, str) and k not in SECRET_FIELDS}
+        extra = await self.context(ctx) if self.context else {}
+        status = 429 if isinstance(exc, TooManyAttempts) else 422
+        return page(ctx, self.template, status, errors=errors, values=values, **extra)
+
+
+SECRET_FIELDS = {"password", "password_confirm", "csrf_token"}

@@ -1,0 +1,21 @@
+from mega.plugins.http import get, post
+
+from apps.main.controllers.auth import AuthController as Auth
+from apps.main.middleware import FormPage
+
+register_page = FormPage("auth/register.html")
+login_page = FormPage("auth/login.html")
+
+routes = [
+    get("/register", Auth.register_form, name="auth.register_form"),
+    post("/register", Auth.register, name="auth.register", middleware=[register_page]),
+    get("/login", Auth.login_form, name="auth.login_form"),
+    post("/login", Auth.login, name="auth.login", middleware=[login_page]),
+    post("/logout", Auth.logout, name="auth.logout"),
+    get("/locale/{lang}", Auth.switch_locale, name="locale"),
+    # the JSON API: same handlers
+    post("/api/register", Auth.register, name="api.register"),
+    post("/api/login", Auth.login, name="api.login"),
+    post("/api/logout", Auth.logout, name="api.logout"),
+    get("/api/session", Auth.session, name="api.session"),
+]

@@ -1,0 +1,15 @@
+"""The front door: signed in → the boards, otherwise → sign in."""
+
+from __future__ import annotations
+
+from starlette.responses import RedirectResponse
+
+from mega.plugins.http import HttpCtx, get
+
+
+async def home(ctx: HttpCtx) -> RedirectResponse:
+    signed_in = ctx.session.get("user_id") is not None
+    return RedirectResponse("/boards" if signed_in else "/login", status_code=303)
+
+
+routes = [get("/", home, name="home")]

@@ -1,0 +1,1 @@
+"""Services of the main app (`mega g service <name> --app main`)."""

@@ -1,0 +1,45 @@
+"""The app's own errors: stable codes, a message for people, details for programs.
+
+Messages are locale keys (``errors.<code>``) so a page shows them in the reader's language; the
+JSON API sends the code, the English text and the details.
+"""
+
+from __future__ import annotations
+
+from mega import MegaError
+
+
+class AppError(MegaError):
+    """Base of the crud app's errors."""
+
+
+class FieldError(AppError):
+    """One form field is wrong in a way only the app can tell (taken e-mail, weak password)."""
+
+    http_status = 422
+
+    def __init__(self, code: str, field: str, message: str, **details: object) -> None:
+        super().__init__(code, message, {"field": field, **details})
+        self.field = field
+
+
+class TooManyAttempts(AppError):
+    """Logins refused for a while after repeated failures (per account or per address)."""
+
+    http_status = 429
+
+    def __init__(self, scope: str, retry_after_s: int) -> None:
+        super().__init__(
+            "auth.locked",
+            f"too many failed sign-ins from this {scope}; try again in {retry_after_s} s",
+            {"scope": scope, "retry_after_s": retry_after_s},
+        )
+        self.retry_after_s = retry_after_s
+
+
+class NotFound(AppError):
+    http_status = 404
+
+
+class Forbidden(AppError):
+    http_status = 403
