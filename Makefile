@@ -12,7 +12,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml contrib/mega-duckdb/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev,examples]'
 	# a third-party dialect, installed as its users would: proves pip + entry points end to end
 	$(BIN)/python -m pip install --quiet -e contrib/mega-duckdb
 	@rm -f $(VENV)/.installed-*

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,10 @@ class SendWelcome(Job):
     def _write(folder: Path, user_id: int, data: bytes) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"welcome-{user_id}.eml"
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)  # readers see the whole message or none
+        # a temporary file of its own (two deliveries of one job may overlap), then renamed:
+        # readers see the whole message or none
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
         return path

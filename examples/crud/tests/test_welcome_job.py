@@ -1,0 +1,55 @@
+"""The welcome e-mail job: rendered in the user's language into the outbox, idempotent."""
+
+from __future__ import annotations
+
+import asyncio
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from pathlib import Path
+
+from mega.testing import run_job
+
+from apps.main.jobs.send_welcome import SendWelcome
+from apps.main.services.auth_service import AuthService
+from tests.conftest import DISTRIBUTED
+
+
+def _subject(path: Path) -> str:
+    return str(make_header(decode_header(message_from_bytes(path.read_bytes())["Subject"])))
+
+
+async def test_the_welcome_is_written_in_the_users_language(app, state):
+    user = await AuthService(app.ctx()).register(email="ko@example.com", name="민지",
+                                                 password="green-tea-88", locale="ko")  # fmt: skip
+    result = await run_job(app, SendWelcome, {"user_id": user["id"]})
+    path = Path(state["CRUD_OUTBOX"]) / f"welcome-{user['id']}.eml"
+    assert result == {"sent": True, "path": str(path)}
+    assert _subject(path) == "민지님, crud에 오신 것을 환영합니다!"
+    again = await run_job(app, SendWelcome, {"user_id": user["id"]})  # redelivered: same file
+    assert again == result and len(list(path.parent.iterdir())) == 1
+
+
+async def test_a_job_for_a_user_that_is_gone_does_nothing(app, state):
+    assert await run_job(app, SendWelcome, {"user_id": 4242}) == {
+        "sent": False,
+        "reason": "no such user",
+    }
+    assert not Path(state["CRUD_OUTBOX"]).exists()
+
+
+async def test_registering_sends_the_welcome_through_the_bus(app, state, member):
+    if DISTRIBUTED:  # `mega worker` consumes there (tests/examples/ runs one); here: queued
+        jobs = app.extensions["jobs"]
+        stats = await jobs.queue(SendWelcome.bus).bus.stats(SendWelcome.subject)
+        assert stats.depth == 1
+        return
+    path = Path(state["CRUD_OUTBOX"]) / f"welcome-{member['id']}.eml"
+    for _ in range(100):  # consumed in-process ([plugins.jobs] consume = true)
+        if path.exists():
+            break
+        await asyncio.sleep(0.05)
+    assert _subject(path) == "Welcome to crud, Mina Park!"
+
+
+def test_failures_are_retried_then_dead_lettered():
+    assert SendWelcome.retries == 3
