@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml contrib/*/pyproject.toml | cksum | cut -d' ' -f1)
-DEMO   ?= .demo/hello
+DEMO_APP  ?= examples/crud
+DEMO_PORT ?= 8000
+MEGA_BIN  := $(abspath $(BIN))
 
 .PHONY: demo test lint bench venv clean
 
@@ -18,15 +20,13 @@ $(STAMP): pyproject.toml contrib/mega-duckdb/pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-## demo: create a throw-away project with `mega new` and boot it on the embedded defaults
+## demo: set up examples/crud (migrations, a demo account) and serve it on 127.0.0.1:8000 with
+## SQLite, the local bus and SQLite locks: no server needed. Ctrl-C stops it.
 demo: venv
-	rm -rf $(DEMO)
-	$(BIN)/mega new $(DEMO)
-	cd $(DEMO) && ../../$(BIN)/mega plugins
-	cd $(DEMO) && ../../$(BIN)/mega g service greeting
-	cd $(DEMO) && ../../$(BIN)/mega run --once
-	cd $(DEMO) && ../../$(BIN)/python -m pytest -q
-	@echo "demo project in $(DEMO): cd $(DEMO) && ../../$(BIN)/mega serve   (http://127.0.0.1:8000)"
+	@cd $(DEMO_APP) && test -f .env || $(MEGA_BIN)/python -c "import secrets; print('MEGA__PLUGINS__HTTP__SESSION__SECRET_KEY=' + secrets.token_urlsafe(48))" > .env
+	cd $(DEMO_APP) && $(MEGA_BIN)/mega migrate up
+	cd $(DEMO_APP) && $(MEGA_BIN)/python scripts/seed.py --port $(DEMO_PORT)
+	cd $(DEMO_APP) && $(MEGA_BIN)/mega serve --host 127.0.0.1 --port $(DEMO_PORT)
 
 ## test: install everything (.[all,dev]), lint and type-check, run the whole suite
 test: lint
@@ -46,4 +46,4 @@ bench: venv
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS) || exit 1; done
 
 clean:
-	rm -rf $(VENV) .demo build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info examples/crud/.mega/*.sqlite3 examples/crud/.mega/sessions examples/crud/.mega/outbox

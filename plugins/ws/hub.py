@@ -207,7 +207,7 @@ class Hub:
         await self.link.subscribe(self.subject_node, self._on_cluster)
         self._sender = asyncio.ensure_future(self._send_loop())
         self.presence.start()
-        self.log.info("ws.started", path=self.settings.path, nodes_link=type(self.link).__name__)
+        self.log.debug("ws.started", path=self.settings.path, nodes_link=type(self.link).__name__)
 
     async def stop(self, *, reason: str = "shutdown") -> None:
         """Stop accepting, close every connection (1001), send leaves and ``bye``."""

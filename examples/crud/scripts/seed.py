@@ -67,9 +67,16 @@ async def seed(root: Path = ROOT) -> dict[str, int]:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Seed the demo account and sample data.")
+    parser.add_argument("--port", type=int, default=8000, help="where `mega serve` will listen")
+    port = parser.parse_args().port
     created = asyncio.run(seed())
     print(f"seeded {created['users']} user(s), {created['boards']} board(s)")
-    print(f"sign in at http://127.0.0.1:8000/login as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    print(f"\n  crud is starting on http://127.0.0.1:{port}")
+    print(f"  sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}  (or register your own account)")
+    print("  welcome e-mails land in .mega/outbox/; Ctrl-C stops the server\n")
 
 
 if __name__ == "__main__":
