@@ -414,3 +414,40 @@ def _pip_install_into(target: Path, package: Path) -> Path:
         timeout=300,
     )
     return target
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium: installed with apt-get when absent (this machine's test setup);
+    skipped with the reason where it cannot be, failed instead under MEGA_REQUIRE_SERVICES=1."""
+    import os
+    import shutil
+    import subprocess
+
+    path = shutil.which("chromium")
+    problem = None
+    if path is None:
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            problem = "chromium is not installed and apt-get cannot install it here (not root)"
+        else:
+            done = subprocess.run(
+                ["apt-get", "install", "-y", "-q", "chromium"],
+                capture_output=True,
+                text=True,
+                timeout=900,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
+            path = shutil.which("chromium")
+            if path is None:
+                problem = f"apt-get install chromium failed: {done.stderr.strip()[-300:]}"
+    if problem is None:
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is not installed (pip install -e '.[dev]')"
+    if problem is not None:
+        if os.environ.get("MEGA_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{problem}, and MEGA_REQUIRE_SERVICES=1 requires the browser tests")
+        pytest.skip(problem)
+    assert path is not None
+    return path
