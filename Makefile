@@ -35,8 +35,8 @@ test: lint
 # mypy cannot follow setuptools' editable import hook for the kernel/ -> mega remap, so it
 # type-checks the kernel through a symlink named after the package.
 lint: venv
-	$(BIN)/ruff check kernel plugins tests bench contrib
-	$(BIN)/ruff format --check kernel plugins tests bench contrib
+	$(BIN)/ruff check kernel plugins tests bench contrib examples
+	$(BIN)/ruff format --check kernel plugins tests bench contrib examples
 	@mkdir -p build/typecheck && ln -sfn ../../kernel build/typecheck/mega
 	MYPYPATH=build/typecheck $(BIN)/mypy -p mega
 

@@ -118,9 +118,16 @@ class OwnRedis(OwnServer):
 
     def argv(self) -> list[str]:
         return [
-            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no",
-        ]  # fmt: skip
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
 
 
 @dataclass
@@ -134,8 +141,16 @@ class OwnNats(OwnServer):
         return f"nats://127.0.0.1:{self.port}"
 
     def argv(self) -> list[str]:
-        return ["nats-server", "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd",
-                self.store_dir]  # fmt: skip
+        return [
+            "nats-server",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-js",
+            "-sd",
+            self.store_dir,
+        ]
 
 
 def _need_binary(name: str) -> None:
@@ -297,9 +312,13 @@ class Mega:
     def python(self, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         """Run ``python <args>`` in ``cwd`` with this environment; fail on a non-zero exit."""
         result = subprocess.run(
-            [sys.executable, *args], cwd=cwd, env=self.env(), capture_output=True, text=True,
+            [sys.executable, *args],
+            cwd=cwd,
+            env=self.env(),
+            capture_output=True,
+            text=True,
             timeout=60,
-        )  # fmt: skip
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         return result
 
@@ -426,8 +445,17 @@ def chromium() -> str:
 
     path = shutil.which("chromium")
     problem = None
+    can_install = os.geteuid() == 0 and shutil.which("apt-get") is not None
+    # Korean text in screenshots needs a Hangul font (best effort: the assertions read the DOM)
+    if can_install and not _has_font_for("ko"):
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "fonts-nanum"],
+            capture_output=True,
+            timeout=600,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
     if path is None:
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        if not can_install:
             problem = "chromium is not installed and apt-get cannot install it here (not root)"
         else:
             done = subprocess.run(
@@ -451,3 +479,13 @@ def chromium() -> str:
         pytest.skip(problem)
     assert path is not None
     return path
+
+
+def _has_font_for(lang: str) -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("fc-list") is None:
+        return False
+    found = subprocess.run(["fc-list", f":lang={lang}"], capture_output=True, text=True)
+    return bool(found.stdout.strip())

@@ -132,9 +132,9 @@ def _extension(app: App, plugin: str, helper: str) -> Any:
 from .websocket import WsClient, WsReplyError, serve_http, ws_connect  # noqa: E402
 
 __all__ = [
-    "apply_migrations",
     "WsClient",
     "WsReplyError",
+    "apply_migrations",
     "boot_app",
     "fire_schedule",
     "http_client",

@@ -46,21 +46,39 @@ class Crud:
     procs: list[subprocess.Popen[str]] = field(default_factory=list)
 
     def mega(self, *args: str, timeout: float = 120) -> str:
-        done = subprocess.run([sys.executable, "-m", "mega", *args], cwd=self.root, env=self.env,
-                              capture_output=True, text=True, timeout=timeout)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "mega", *args],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         assert done.returncode == 0, f"mega {' '.join(args)}: {done.stderr[-2000:]}"
         return done.stdout
 
     def setup(self) -> None:
         self.mega("migrate", "up")
-        done = subprocess.run([sys.executable, "scripts/seed.py"], cwd=self.root, env=self.env,
-                              capture_output=True, text=True, timeout=180)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "scripts/seed.py"],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
 
     def start(self, *args: str, log: str) -> subprocess.Popen[str]:
         out = (self.root / log).open("w")
-        proc = subprocess.Popen([sys.executable, "-m", "mega", *args], cwd=self.root,
-                                env=self.env, stdout=out, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mega", *args],
+            cwd=self.root,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.procs.append(proc)
         return proc
 
@@ -92,7 +110,9 @@ class Crud:
 
 
 def _base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEGA__") and k != "MEGA_PROFILE"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("MEGA__") and k != "MEGA_PROFILE"
+    }
     env |= {"MEGA__PLUGINS__HTTP__SESSION__SECRET_KEY": SECRET, "NO_COLOR": "1"}
     return env
 

@@ -23,8 +23,12 @@ def test_the_example_apps_suite_passes(profile):
         env["MEGA_PROFILE"] = "distributed"
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"],
-        cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     assert done.returncode == 0, f"{profile}: {done.stdout[-4000:]}\n{done.stderr[-2000:]}"
     assert " passed" in summary and "skipped" not in summary, summary

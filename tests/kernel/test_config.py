@@ -196,7 +196,7 @@ path = "locks.db"
         '[app]\nplugins = ["memory", "postgres"]\n\n'
         '[adapters.db.default]\ndriver = "postgres"\n\n'
         '[adapters.cache.default]\ndriver = "memory"\n\n'
-        '[adapters.lock.default]\nttl_ms = 5\n'
+        "[adapters.lock.default]\nttl_ms = 5\n"
     )
     config = load_config(root, environ={"MEGA__APP__NAME": "shop-2"})
     assert config.app.plugins == ("memory", "postgres")
@@ -205,7 +205,11 @@ path = "locks.db"
     assert config.adapters["db"]["default"] == {"driver": "postgres"}
     assert config.adapters["cache"]["default"] == {"driver": "memory"}
     # the same driver (or none named): merged key by key
-    assert config.adapters["lock"]["default"] == {"driver": "sqlite", "path": "locks.db", "ttl_ms": 5}
+    assert config.adapters["lock"]["default"] == {
+        "driver": "sqlite",
+        "path": "locks.db",
+        "ttl_ms": 5,
+    }
     profile_file = str(root / "mega.distributed.toml")
     assert config.source_of(("adapters", "db", "default", "driver")) == profile_file
     assert config.source_of(("adapters", "cache", "default", "driver")) == profile_file

@@ -20,10 +20,9 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from tests.pages import Browser
 
 from mega.testing import apply_migrations, boot_app, http_client
-
-from tests.pages import Browser
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = os.environ.get("MEGA_PROFILE", "")
@@ -63,8 +62,11 @@ async def template_db(services: None) -> AsyncIterator[str | None]:
         return
     name = f"crud_tpl_{uuid.uuid4().hex[:8]}"
     await _pg(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, "MEGA__ADAPTERS__DB__DEFAULT__DSN": f"{PG}/{name}",
-           "MEGA__PLUGINS__SCHEDULE__START": "false"}  # fmt: skip
+    env = {
+        **os.environ,
+        "MEGA__ADAPTERS__DB__DEFAULT__DSN": f"{PG}/{name}",
+        "MEGA__PLUGINS__SCHEDULE__START": "false",
+    }
     try:
         async with boot_app(root=ROOT, environ=_isolated(env)) as app:
             await apply_migrations(app)
@@ -75,20 +77,29 @@ async def template_db(services: None) -> AsyncIterator[str | None]:
 
 def _isolated(env: dict[str, str]) -> dict[str, str]:
     tag = uuid.uuid4().hex[:10]
-    return {
-        "MEGA__PLUGINS__HTTP__SESSION__SECRET_KEY": SECRET,
-        "MEGA__ADAPTERS__CACHE__DEFAULT__KEY_PREFIX": f"crud-test:{tag}:cache:",
-        "MEGA__ADAPTERS__SESSION__DEFAULT__KEY_PREFIX": f"crud-test:{tag}:session:",
-        "MEGA__ADAPTERS__LOCK__DEFAULT__KEY_PREFIX": f"crud-test:{tag}:lock:",
-        "MEGA__ADAPTERS__BUS__DEFAULT__STREAM_PREFIX": f"CRUD_TEST_{tag}",
-        **env,
-    } if DISTRIBUTED else {"MEGA__PLUGINS__HTTP__SESSION__SECRET_KEY": SECRET, **env}  # fmt: skip
+    return (
+        {
+            "MEGA__PLUGINS__HTTP__SESSION__SECRET_KEY": SECRET,
+            "MEGA__ADAPTERS__CACHE__DEFAULT__KEY_PREFIX": f"crud-test:{tag}:cache:",
+            "MEGA__ADAPTERS__SESSION__DEFAULT__KEY_PREFIX": f"crud-test:{tag}:session:",
+            "MEGA__ADAPTERS__LOCK__DEFAULT__KEY_PREFIX": f"crud-test:{tag}:lock:",
+            "MEGA__ADAPTERS__BUS__DEFAULT__STREAM_PREFIX": f"CRUD_TEST_{tag}",
+            **env,
+        }
+        if DISTRIBUTED
+        else {"MEGA__PLUGINS__HTTP__SESSION__SECRET_KEY": SECRET, **env}
+    )
 
 
 @pytest.fixture
-def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_db: str | None) -> Iterator[dict[str, str]]:  # fmt: skip
+def state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, template_db: str | None
+) -> Iterator[dict[str, str]]:
     """This test's own databases, stores and outbox; set in the environment the app boots with."""
-    env = {"CRUD_OUTBOX": str(tmp_path / "outbox"), "MEGA__APP__NAME": f"crud_{uuid.uuid4().hex[:8]}"}  # fmt: skip
+    env = {
+        "CRUD_OUTBOX": str(tmp_path / "outbox"),
+        "MEGA__APP__NAME": f"crud_{uuid.uuid4().hex[:8]}",
+    }
     if DISTRIBUTED:
         env["MEGA__ADAPTERS__DB__DEFAULT__DSN"] = f"{PG}/crud_t_{uuid.uuid4().hex[:10]}"
     else:
@@ -154,4 +165,9 @@ async def member(app: Any) -> dict[str, Any]:
     user = await AuthService(app.ctx()).register(
         email="mina@example.com", name="Mina Park", password=password
     )
-    return {"id": user["id"], "email": "mina@example.com", "password": password, "name": "Mina Park"}
+    return {
+        "id": user["id"],
+        "email": "mina@example.com",
+        "password": password,
+        "name": "Mina Park",
+    }

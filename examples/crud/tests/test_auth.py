@@ -38,15 +38,18 @@ async def test_the_welcome_job_is_queued_once_per_user(app, browser):
     # the same msg_id again (a retried request) is not stored twice
     from apps.main.jobs.send_welcome import SendWelcome
 
-    again = await app.ctx().jobs.enqueue(SendWelcome, {"user_id": user["id"]},
-                                         msg_id=f"welcome-{user['id']}")  # fmt: skip
+    again = await app.ctx().jobs.enqueue(
+        SendWelcome, {"user_id": user["id"]}, msg_id=f"welcome-{user['id']}"
+    )
     assert again.duplicate is True
 
 
 async def test_signing_in_rotates_the_session_and_signing_out_ends_it(browser, member):
     await browser.get("/login")
     before = browser.http.cookies.get("mega_session")
-    page = await browser.submit("/login", {"email": member["email"], "password": member["password"]})
+    page = await browser.submit(
+        "/login", {"email": member["email"], "password": member["password"]}
+    )
     assert flash_on(page) == "Signed in as Mina Park."
     after = browser.http.cookies.get("mega_session")
     assert before and after and before != after  # a session id planted before login is useless
@@ -67,9 +70,9 @@ async def test_a_page_that_needs_a_user_sends_an_anonymous_one_to_sign_in_and_ba
     await browser.submit("/logout", {})
     await browser.get("/login")
     page = await browser.submit(
-        "/login", {"email": member["email"], "password": member["password"],
-                   "next": "//evil.example/x"}
-    )  # fmt: skip
+        "/login",
+        {"email": member["email"], "password": member["password"], "next": "//evil.example/x"},
+    )
     assert page.url.host == "testserver" and page.url.path == "/boards"
 
 
@@ -86,8 +89,9 @@ async def test_duplicate_email_is_shown_on_the_form_and_nothing_is_written(app, 
 async def test_weak_passwords_are_refused_with_the_rule(app, browser):
     await browser.get("/register")
     for weak in ("short1", "onlyletterslong", "12345678901", "xjun@example-1"):
-        page = await browser.submit("/register", {**FORM, "email": "xjun@example.com",
-                                                  "password": weak})  # fmt: skip
+        page = await browser.submit(
+            "/register", {**FORM, "email": "xjun@example.com", "password": weak}
+        )
         assert page.status_code == 422, weak
         assert errors_on(page) == [
             "Choose a stronger password: at least 10 characters, letters mixed with digits or "
@@ -125,8 +129,9 @@ async def test_eleven_failed_sign_ins_lock_the_account_with_back_off(app, browse
     assert all(status == 429 for status, _ in seen[5:])
     assert seen[5][1] == "Too many failed sign-ins. Try again in 30 seconds."
     # while locked even the right password is not checked, so it cannot be confirmed
-    right = await browser.submit("/login", {"email": member["email"],
-                                            "password": member["password"]})  # fmt: skip
+    right = await browser.submit(
+        "/login", {"email": member["email"], "password": member["password"]}
+    )
     assert right.status_code == 429
     assert browser.http.cookies.get("mega_session") is None or (
         (await browser.get("/api/session")).json()["data"]["user"] is None
@@ -160,11 +165,13 @@ async def test_the_lock_grows_with_each_failure_after_it_lifts(app, member):
 
 async def test_one_address_failing_across_many_accounts_is_locked_too(app, client):
     for i in range(20):
-        response = await client.post("/api/login", json={"email": f"u{i}@example.com",
-                                                         "password": "guess-guess-1"})  # fmt: skip
+        response = await client.post(
+            "/api/login", json={"email": f"u{i}@example.com", "password": "guess-guess-1"}
+        )
         assert response.status_code == 422
-    refused = await client.post("/api/login", json={"email": "new@example.com",
-                                                    "password": "guess-guess-1"})  # fmt: skip
+    refused = await client.post(
+        "/api/login", json={"email": "new@example.com", "password": "guess-guess-1"}
+    )
     assert refused.status_code == 429
     assert refused.json()["error"]["details"] == {"scope": "address", "retry_after_s": 30}
 
@@ -181,12 +188,14 @@ async def test_the_json_api_registers_and_signs_in_with_the_same_handlers(app, c
     )
     assert bad.status_code == 422
     assert bad.json()["error"]["code"] == "auth.invalid_credentials"
-    signed = await client.post("/api/login", json={"email": "api@example.com",
-                                                   "password": FORM["password"]}, headers=token)  # fmt: skip
+    signed = await client.post(
+        "/api/login", json={"email": "api@example.com", "password": FORM["password"]}, headers=token
+    )
     assert signed.json()["data"]["csrf_token"]
     token = {"x-csrf-token": await _csrf(client)}
-    weak = await client.post("/api/register", json={**FORM, "email": "w@example.com",
-                                                     "password": "weak"}, headers=token)  # fmt: skip
+    weak = await client.post(
+        "/api/register", json={**FORM, "email": "w@example.com", "password": "weak"}, headers=token
+    )
     assert weak.status_code == 422
     assert weak.json()["error"]["details"] == {"field": "password", "min_length": 10}
 

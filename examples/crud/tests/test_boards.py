@@ -12,16 +12,18 @@ from tests.pages import errors_on, flash_on
 async def test_a_board_and_its_first_note_are_created_together(app, browser, member):
     await browser.login(member["email"], member["password"])
     await browser.get("/boards")
-    page = await browser.submit("/boards", {"title": "Plans", "description": "",
-                                            "first_note": "hello"})  # fmt: skip
+    page = await browser.submit(
+        "/boards", {"title": "Plans", "description": "", "first_note": "hello"}
+    )
     assert flash_on(page) == "Board created."
     assert "<strong>Mina Park</strong>: hello" in page.text
     page = await browser.submit(f"{page.url.path}/notes", {"body": "second"})
     assert flash_on(page) == "Note added."
     db = app.ctx().db()
     [board] = await db.find(Board)
-    assert [n["body"] for n in await db.find(Note, where={"board_id": board["id"]},
-                                               order_by="id")] == ["hello", "second"]  # fmt: skip
+    assert [
+        n["body"] for n in await db.find(Note, where={"board_id": board["id"]}, order_by="id")
+    ] == ["hello", "second"]
 
 
 async def test_a_failing_note_rolls_the_board_back(app, member):
@@ -48,13 +50,15 @@ async def test_an_empty_note_is_shown_on_the_board_page(app, browser, member):
 
 
 async def test_only_the_owner_may_delete_a_board(app, client, browser, member):
-    other = await AuthService(app.ctx()).register(email="o@example.com", name="Other",
-                                                  password="other-pass-1")  # fmt: skip
+    other = await AuthService(app.ctx()).register(
+        email="o@example.com", name="Other", password="other-pass-1"
+    )
     board_id = await BoardsService(app.ctx()).create(other["id"], "Theirs", None, "n")
     await browser.login(member["email"], member["password"])
     await browser.get(f"/boards/{board_id}")
-    refused = await browser.http.post(f"/boards/{board_id}/delete",
-                                      data={"csrf_token": browser.csrf})  # fmt: skip
+    refused = await browser.http.post(
+        f"/boards/{board_id}/delete", data={"csrf_token": browser.csrf}
+    )
     assert (refused.status_code, refused.json()["error"]["code"]) == (403, "boards.not_owner")
     assert await app.ctx().db().count(Board) == 1
 

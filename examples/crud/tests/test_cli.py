@@ -15,9 +15,13 @@ MEGA = str(Path(sys.executable).with_name("mega"))
 
 async def _mega(*args: str) -> str:
     process = await asyncio.create_subprocess_exec(
-        MEGA, *args, cwd=ROOT, env=dict(os.environ),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        MEGA,
+        *args,
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode()
     return out.decode()

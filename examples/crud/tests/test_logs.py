@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from mega.plugins.db import ensure_partitions, partition_name
-from mega.testing import fire_schedule
-
 from apps.main.models.log import Log
 from apps.main.schedules.keep_log_partitions import KeepLogPartitions
+
+from mega.plugins.db import ensure_partitions, partition_name
+from mega.testing import fire_schedule
 from tests.conftest import DISTRIBUTED
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from mega.testing import WsReplyError, serve_http, ws_connect
-
 from apps.main.services.auth_service import AuthService
 from apps.main.services.boards_service import BoardsService
+
+from mega.testing import WsReplyError, serve_http, ws_connect
 
 
 async def _session_cookie(base_url: str, email: str, password: str) -> str:
@@ -19,8 +18,9 @@ async def _session_cookie(base_url: str, email: str, password: str) -> str:
 
 
 async def test_two_users_see_each_other_on_a_board_and_one_leaving(app, member):
-    other = await AuthService(app.ctx()).register(email="jae@example.com", name="Jae",
-                                                  password="maple-leaf-31")  # fmt: skip
+    other = await AuthService(app.ctx()).register(
+        email="jae@example.com", name="Jae", password="maple-leaf-31"
+    )
     board_id = await BoardsService(app.ctx()).create(member["id"], "Live", None, None)
     topic = f"board:{board_id}"
     async with serve_http(app) as url:

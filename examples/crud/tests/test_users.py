@@ -20,12 +20,17 @@ async def _signed_in(browser, member):
 async def _add_users(app, count):
     auth = AuthService(app.ctx())
     for i in range(count):
-        await auth.register(email=f"user{i:02d}@example.com", name=f"Person {i:02d}",
-                            password=f"pass-word-{i:02d}",
-                            type_code=("member", "staff")[i % 2])  # fmt: skip
+        await auth.register(
+            email=f"user{i:02d}@example.com",
+            name=f"Person {i:02d}",
+            password=f"pass-word-{i:02d}",
+            type_code=("member", "staff")[i % 2],
+        )
 
 
-async def test_the_api_pages_through_users_by_name_with_keyset_cursors(app, client, browser, member):
+async def test_the_api_pages_through_users_by_name_with_keyset_cursors(
+    app, client, browser, member
+):
     await _add_users(app, 12)
     await _signed_in(browser, member)
     names, after = [], None
@@ -66,9 +71,17 @@ async def test_the_list_page_shows_a_page_and_a_link_to_the_next(app, browser, m
 async def test_create_edit_and_delete_a_user_through_the_pages(app, browser, member):
     await _signed_in(browser, member)
     await browser.get("/users/new")
-    page = await browser.submit("/users", {"email": "new@example.com", "name": "New Person",
-                                           "password": "fresh-start-9", "type_id": "1",
-                                           "level_id": "2", "locale": "en"})  # fmt: skip
+    page = await browser.submit(
+        "/users",
+        {
+            "email": "new@example.com",
+            "name": "New Person",
+            "password": "fresh-start-9",
+            "type_id": "1",
+            "level_id": "2",
+            "locale": "en",
+        },
+    )
     assert flash_on(page) == "User New Person created."
     db = app.ctx().db()
     [created] = await db.find(User, where={"email": "new@example.com"})
@@ -79,10 +92,16 @@ async def test_create_edit_and_delete_a_user_through_the_pages(app, browser, mem
     assert 'value="New Person"' in edit.text
     page = await browser.submit(
         f"/users/{created['id']}",
-        {"email": "new@example.com", "name": "Renamed", "password": "", "type_id": "3",
-         "level_id": "3", "locale": "ko"},
+        {
+            "email": "new@example.com",
+            "name": "Renamed",
+            "password": "",
+            "type_id": "3",
+            "level_id": "3",
+            "locale": "ko",
+        },
         files={"avatar": ("me.png", PNG, "image/png")},
-    )  # fmt: skip
+    )
     assert flash_on(page) == "User saved."
     updated = await db.get(User, created["id"])
     assert (updated["name"], updated["type_id"], updated["locale"]) == ("Renamed", 3, "ko")
@@ -99,8 +118,10 @@ async def test_create_edit_and_delete_a_user_through_the_pages(app, browser, mem
 async def test_a_form_with_errors_comes_back_with_messages_and_what_was_typed(app, browser, member):
     await _signed_in(browser, member)
     await browser.get("/users/new")
-    page = await browser.submit("/users", {"email": "bad", "name": "Kept Name",
-                                           "password": "pw", "type_id": "x", "level_id": "1"})  # fmt: skip
+    page = await browser.submit(
+        "/users",
+        {"email": "bad", "name": "Kept Name", "password": "pw", "type_id": "x", "level_id": "1"},
+    )
     assert page.status_code == 422
     assert errors_on(page) == ["Enter a valid e-mail address.", "Enter a whole number."]
     assert 'value="Kept Name"' in page.text and 'value="bad"' in page.text
@@ -114,16 +135,24 @@ async def test_an_avatar_too_large_for_the_app_is_explained_on_the_form(app, bro
     big = PNG + b"\0" * (300 * 1024)
     page = await browser.submit(
         f"/users/{member['id']}",
-        {"email": member["email"], "name": "Mina Park", "password": "", "type_id": "1",
-         "level_id": "1", "locale": "en"},
+        {
+            "email": member["email"],
+            "name": "Mina Park",
+            "password": "",
+            "type_id": "1",
+            "level_id": "1",
+            "locale": "en",
+        },
         files={"avatar": ("big.png", big, "image/png")},
-    )  # fmt: skip
+    )
     assert page.status_code == 422
     assert errors_on(page) == ["The avatar is too large: the limit is 256 KB."]
     assert (await app.ctx().db().get(User, member["id"]))["avatar"] is None
 
 
-async def test_an_upload_over_the_servers_limit_is_refused_before_it_is_read(app, client, browser, member):  # fmt: skip
+async def test_an_upload_over_the_servers_limit_is_refused_before_it_is_read(
+    app, client, browser, member
+):
     await _signed_in(browser, member)
     token = (await client.get("/api/session")).json()["data"]["csrf_token"]
     response = await client.post(
@@ -138,20 +167,31 @@ async def test_an_upload_over_the_servers_limit_is_refused_before_it_is_read(app
     assert (await app.ctx().db().get(User, member["id"]))["name"] == "Mina Park"
 
 
-async def test_the_api_creates_updates_and_deletes_with_the_same_handlers(app, client, browser, member):  # fmt: skip
+async def test_the_api_creates_updates_and_deletes_with_the_same_handlers(
+    app, client, browser, member
+):
     await _signed_in(browser, member)
     headers = {"x-csrf-token": (await client.get("/api/session")).json()["data"]["csrf_token"]}
-    created = await client.post("/api/users", headers=headers, json={
-        "email": "api@example.com", "name": "Api", "password": "silver-moon-123",
-        "type_id": 1, "level_id": 1})  # fmt: skip
+    created = await client.post(
+        "/api/users",
+        headers=headers,
+        json={
+            "email": "api@example.com",
+            "name": "Api",
+            "password": "silver-moon-123",
+            "type_id": 1,
+            "level_id": 1,
+        },
+    )
     assert created.status_code == 201
     user_id = created.json()["data"]["id"]
     patched = await client.patch(f"/api/users/{user_id}", headers=headers, json={"name": "Api 2"})
     assert patched.status_code == 200
     shown = (await client.get(f"/api/users/{user_id}")).json()["data"]
     assert shown["user"]["name"] == "Api 2" and shown["wallet"]["balance"] == "0.00"
-    taken = await client.patch(f"/api/users/{user_id}", headers=headers,
-                               json={"email": member["email"]})  # fmt: skip
+    taken = await client.patch(
+        f"/api/users/{user_id}", headers=headers, json={"email": member["email"]}
+    )
     assert (taken.status_code, taken.json()["error"]["code"]) == (422, "auth.email_taken")
     assert (await client.delete(f"/api/users/{user_id}", headers=headers)).status_code == 200
     missing = await client.get(f"/api/users/{user_id}")

@@ -7,10 +7,10 @@ from email import message_from_bytes
 from email.header import decode_header, make_header
 from pathlib import Path
 
-from mega.testing import run_job
-
 from apps.main.jobs.send_welcome import SendWelcome
 from apps.main.services.auth_service import AuthService
+
+from mega.testing import run_job
 from tests.conftest import DISTRIBUTED
 
 
@@ -19,8 +19,9 @@ def _subject(path: Path) -> str:
 
 
 async def test_the_welcome_is_written_in_the_users_language(app, state):
-    user = await AuthService(app.ctx()).register(email="ko@example.com", name="민지",
-                                                 password="green-tea-88", locale="ko")  # fmt: skip
+    user = await AuthService(app.ctx()).register(
+        email="ko@example.com", name="민지", password="green-tea-88", locale="ko"
+    )
     result = await run_job(app, SendWelcome, {"user_id": user["id"]})
     path = Path(state["CRUD_OUTBOX"]) / f"welcome-{user['id']}.eml"
     assert result == {"sent": True, "path": str(path)}

@@ -18,8 +18,17 @@ from mega.plugins.http import HttpCtx
 from .services.errors import FieldError, TooManyAttempts
 
 # pydantic error types a page explains in the reader's language (others: pydantic's text)
-LOCALIZED_TYPES = ("missing", "string_too_short", "string_too_long", "string_pattern_mismatch",
-                   "int_parsing", "enum", "literal_error", "greater_than", "less_than_equal")  # fmt: skip
+LOCALIZED_TYPES = (
+    "missing",
+    "string_too_short",
+    "string_too_long",
+    "string_pattern_mismatch",
+    "int_parsing",
+    "enum",
+    "literal_error",
+    "greater_than",
+    "less_than_equal",
+)
 
 
 def wants_json(ctx: HttpCtx) -> bool:
@@ -38,9 +47,12 @@ def flash(ctx: HttpCtx, key: str, **values: Any) -> None:
 def page(ctx: HttpCtx, template: str, status: int = 200, **values: Any) -> Response:
     """Render a page with what every page shows: the signed-in user and a pending flash."""
     return ctx.render(
-        template, status, user=getattr(ctx.request.state, "user", None),
-        flash=ctx.session.pop("_flash", None), **values,
-    )  # fmt: skip
+        template,
+        status,
+        user=getattr(ctx.request.state, "user", None),
+        flash=ctx.session.pop("_flash", None),
+        **values,
+    )
 
 
 def respond(ctx: HttpCtx, template: str, data: dict[str, Any], **page_only: Any) -> Any:
@@ -71,7 +83,8 @@ def field_errors(ctx: HttpCtx, exc: BaseException) -> dict[str, str] | None:
             field = err["field"].split(".", 1)[1]
             kind = err["type"]
             errors.setdefault(
-                field, ctx.t(f"errors.invalid.{kind}") if kind in LOCALIZED_TYPES else err["message"]
+                field,
+                ctx.t(f"errors.invalid.{kind}") if kind in LOCALIZED_TYPES else err["message"],
             )
         return errors
     return None

@@ -43,8 +43,14 @@ class AuthController:
             email=body.email, name=body.name, password=body.password, locale=body.locale
         )
         self._sign_in(ctx, user)
-        return done(ctx, "/boards", {"id": user["id"], "email": user["email"]},
-                    "flash.registered", status=201, name=user["name"])  # fmt: skip
+        return done(
+            ctx,
+            "/boards",
+            {"id": user["id"], "email": user["email"]},
+            "flash.registered",
+            status=201,
+            name=user["name"],
+        )
 
     async def login_form(self, ctx: HttpCtx, next: str = "/boards") -> Any:
         return page(ctx, "auth/login.html", values={"next": next}, errors={})
@@ -65,8 +71,10 @@ class AuthController:
     async def session(self, ctx: HttpCtx) -> dict[str, Any]:
         """Who is signed in, and the CSRF token an API client sends as X-CSRF-Token."""
         user = getattr(ctx.request.state, "user", None)
-        return {"user": None if user is None else {"id": user["id"], "name": user["name"]},
-                "csrf_token": ctx.csrf_token}  # fmt: skip
+        return {
+            "user": None if user is None else {"id": user["id"], "name": user["name"]},
+            "csrf_token": ctx.csrf_token,
+        }
 
     async def switch_locale(self, ctx: HttpCtx, lang: Literal["en", "ko"], back: str = "/") -> Any:
         response = RedirectResponse(_safe_next(back), status_code=303)

@@ -31,15 +31,19 @@ def _user(ctx: HttpCtx) -> int:
 
 class BoardsController:
     async def index(self, ctx: HttpCtx) -> Any:
-        return respond(ctx, "boards/list.html", {"boards": await BoardsService(ctx).all()},
-                       values={}, errors={})  # fmt: skip
+        return respond(
+            ctx,
+            "boards/list.html",
+            {"boards": await BoardsService(ctx).all()},
+            values={},
+            errors={},
+        )
 
     async def create(self, ctx: HttpCtx, body: NewBoard) -> Any:
         board_id = await BoardsService(ctx).create(
             _user(ctx), body.title, body.description or None, body.first_note or None
         )
-        return done(ctx, f"/boards/{board_id}", {"id": board_id}, "flash.board_created",
-                    status=201)  # fmt: skip
+        return done(ctx, f"/boards/{board_id}", {"id": board_id}, "flash.board_created", status=201)
 
     async def show(self, ctx: HttpCtx, board_id: int) -> Any:
         service = BoardsService(ctx)

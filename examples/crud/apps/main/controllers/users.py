@@ -50,16 +50,23 @@ def _optional_int(value: str) -> int | None:
 
 class UsersController:
     async def index(
-        self, ctx: HttpCtx, q: str = Field(default="", max_length=100), type_id: str = "",
-        level_id: str = "", after: str | None = None,
+        self,
+        ctx: HttpCtx,
+        q: str = Field(default="", max_length=100),
+        type_id: str = "",
+        level_id: str = "",
+        after: str | None = None,
         limit: int = Field(default=10, ge=1, le=100),
-    ) -> Any:  # fmt: skip
+    ) -> Any:
         """Users by name; pass ``next`` back as ``after`` for the following page."""
         service = UsersService(ctx)
         found = await service.page(
-            q=q, type_id=_optional_int(type_id), level_id=_optional_int(level_id),
-            after=after, limit=limit,
-        )  # fmt: skip
+            q=q,
+            type_id=_optional_int(type_id),
+            level_id=_optional_int(level_id),
+            after=after,
+            limit=limit,
+        )
         data = {"items": [public(u) for u in found.items], "next": found.next}
         filters = {"q": q, "type_id": type_id, "level_id": level_id}
         return respond(ctx, "users/list.html", data, filters=filters, **await service.references())
@@ -71,19 +78,22 @@ class UsersController:
         return {"user": user, "wallet": wallet}
 
     async def new(self, ctx: HttpCtx) -> Any:
-        return respond(ctx, "users/form.html", {"values": {}, "errors": {}},
-                       **await form_context(ctx))  # fmt: skip
+        return respond(
+            ctx, "users/form.html", {"values": {}, "errors": {}}, **await form_context(ctx)
+        )
 
     async def create(self, ctx: HttpCtx, body: NewUser) -> Any:
         user_id = await UsersService(ctx).create(body.model_dump(), actor=current_user_id(ctx))
-        return done(ctx, "/users", {"id": user_id}, "flash.user_created", status=201,
-                    name=body.name)  # fmt: skip
+        return done(
+            ctx, "/users", {"id": user_id}, "flash.user_created", status=201, name=body.name
+        )
 
     async def edit(self, ctx: HttpCtx, user_id: int) -> Any:
         user = public(await UsersService(ctx).get(user_id))
         values = {k: str(v) for k, v in user.items() if v is not None}
-        return respond(ctx, "users/form.html", {"values": values, "errors": {}},
-                       **await form_context(ctx))  # fmt: skip
+        return respond(
+            ctx, "users/form.html", {"values": values, "errors": {}}, **await form_context(ctx)
+        )
 
     async def update(self, ctx: HttpCtx, user_id: int, body: UserChanges) -> Any:
         avatar = None
@@ -91,9 +101,11 @@ class UsersController:
             content_type = body.avatar.content_type or "application/octet-stream"
             avatar = (await body.avatar.read(), content_type)
         await UsersService(ctx).update(
-            user_id, body.model_dump(exclude={"avatar"}), actor=current_user_id(ctx),
+            user_id,
+            body.model_dump(exclude={"avatar"}),
+            actor=current_user_id(ctx),
             avatar=avatar,
-        )  # fmt: skip
+        )
         return done(ctx, "/users", {"id": user_id}, "flash.user_updated")
 
     async def delete(self, ctx: HttpCtx, user_id: int) -> Any:

@@ -46,7 +46,11 @@ class SendWelcome(Job):
         if delay_ms:
             await asyncio.sleep(delay_ms / 1000)
         locale = user["locale"] if user["locale"] in SUBJECTS else "en"
-        values = {"name": user["name"], "email": user["email"], "url": "http://127.0.0.1:8000/login"}
+        values = {
+            "name": user["name"],
+            "email": user["email"],
+            "url": "http://127.0.0.1:8000/login",
+        }
         message = EmailMessage()
         message["To"] = user["email"]
         message["From"] = "crud <noreply@example.com>"

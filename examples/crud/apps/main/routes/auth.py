@@ -1,7 +1,7 @@
-from mega.plugins.http import get, post
-
 from apps.main.controllers.auth import AuthController as Auth
 from apps.main.middleware import FormPage
+
+from mega.plugins.http import get, post
 
 register_page = FormPage("auth/register.html")
 login_page = FormPage("auth/login.html")

@@ -1,10 +1,10 @@
 from typing import Any
 
-from mega.plugins.http import HttpCtx, get, post
-
 from apps.main.controllers.boards import BoardsController as Boards
 from apps.main.middleware import FormPage, RequireLogin
 from apps.main.services.boards_service import BoardsService
+
+from mega.plugins.http import HttpCtx, get, post
 
 
 async def boards_context(ctx: HttpCtx) -> dict[str, Any]:
@@ -21,18 +21,30 @@ login = [RequireLogin]
 
 routes = [
     get("/boards", Boards.index, name="boards.index", middleware=login),
-    post("/boards", Boards.create, name="boards.create",
-         middleware=[RequireLogin, FormPage("boards/list.html", boards_context)]),
+    post(
+        "/boards",
+        Boards.create,
+        name="boards.create",
+        middleware=[RequireLogin, FormPage("boards/list.html", boards_context)],
+    ),
     get("/boards/{board_id}", Boards.show, name="boards.show", middleware=login),
-    post("/boards/{board_id}/notes", Boards.add_note, name="boards.add_note",
-         middleware=[RequireLogin, FormPage("boards/show.html", board_context)]),
+    post(
+        "/boards/{board_id}/notes",
+        Boards.add_note,
+        name="boards.add_note",
+        middleware=[RequireLogin, FormPage("boards/show.html", board_context)],
+    ),
     post("/boards/{board_id}/delete", Boards.delete, name="boards.delete", middleware=login),
     get("/logs", Boards.logs, name="logs", middleware=login),
     # the JSON API: same handlers
     get("/api/boards", Boards.index, name="api.boards.index", middleware=login),
     post("/api/boards", Boards.create, name="api.boards.create", middleware=login),
     get("/api/boards/{board_id}", Boards.show, name="api.boards.show", middleware=login),
-    post("/api/boards/{board_id}/notes", Boards.add_note, name="api.boards.add_note",
-         middleware=login),
+    post(
+        "/api/boards/{board_id}/notes",
+        Boards.add_note,
+        name="api.boards.add_note",
+        middleware=login,
+    ),
     get("/api/logs", Boards.logs, name="api.logs", middleware=login),
-]  # fmt: skip
+]

@@ -1,8 +1,8 @@
-from mega.plugins.http import delete, get, patch, post
-
 from apps.main.controllers.users import UsersController as Users
 from apps.main.controllers.users import form_context
 from apps.main.middleware import FormPage, RequireLogin
+
+from mega.plugins.http import delete, get, patch, post
 
 login = [RequireLogin]
 user_form = [RequireLogin, FormPage("users/form.html", form_context)]

@@ -25,9 +25,15 @@ class AuthService:
         self.log = ctx.log.bind(service="auth")
 
     async def register(
-        self, *, email: str, name: str, password: str, locale: str = "en",
-        type_code: str = "member", level_code: str = "bronze",
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        *,
+        email: str,
+        name: str,
+        password: str,
+        locale: str = "en",
+        type_code: str = "member",
+        level_code: str = "bronze",
+    ) -> dict[str, Any]:
         """Create the user and their wallet in one transaction and queue the welcome e-mail.
 
         The job is enqueued inside the transaction: if storing it fails nothing is committed,
@@ -41,9 +47,14 @@ class AuthService:
         level = await self.db.find(UserLevel, where={"code": level_code}, limit=1)
         if not kind or not level:
             raise FieldError("users.unknown_reference", "type", "unknown user type or level")
-        row = {"email": email, "name": name.strip(), "locale": locale,
-               "password_hash": await hash_password(password),
-               "type_id": kind[0]["id"], "level_id": level[0]["id"]}  # fmt: skip
+        row = {
+            "email": email,
+            "name": name.strip(),
+            "locale": locale,
+            "password_hash": await hash_password(password),
+            "type_id": kind[0]["id"],
+            "level_id": level[0]["id"],
+        }
         try:
             async with self.db.transaction():
                 user_id = await self.db.insert(User, row)

@@ -34,8 +34,9 @@ class BoardsService:
         authors = await self._names({n["author_id"] for n in notes})
         return [n | {"author": authors.get(n["author_id"], "?")} for n in notes]
 
-    async def create(self, owner_id: int, title: str, description: str | None,
-                     first_note: str | None) -> int:  # fmt: skip
+    async def create(
+        self, owner_id: int, title: str, description: str | None, first_note: str | None
+    ) -> int:
         """The board and its first note commit together, or neither does."""
         async with self.db.transaction():
             board_id = await self.db.insert(

@@ -16,8 +16,12 @@ class LogService:
         self.db = ctx.db()
 
     async def write(self, action: str, user_id: int | None = None, **detail: Any) -> None:
-        row = {"at": dt.datetime.now(dt.UTC), "user_id": user_id, "action": action,
-               "detail": detail or None}  # fmt: skip
+        row = {
+            "at": dt.datetime.now(dt.UTC),
+            "user_id": user_id,
+            "action": action,
+            "detail": detail or None,
+        }
         try:
             await self.db.insert(Log, row)
         except DbError:

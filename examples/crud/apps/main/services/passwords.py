@@ -24,23 +24,26 @@ def check_strength(password: str, email: str = "") -> None:
     """Raise ``FieldError`` unless the password is long and not trivially guessable."""
     if len(password) < MIN_LENGTH:
         raise FieldError(
-            "auth.weak_password", "password",
+            "auth.weak_password",
+            "password",
             f"the password has {len(password)} characters; use at least {MIN_LENGTH}",
             min_length=MIN_LENGTH,
-        )  # fmt: skip
+        )
     if password.isdigit() or password.isalpha():
         raise FieldError(
-            "auth.weak_password", "password",
+            "auth.weak_password",
+            "password",
             "the password is only letters or only digits; mix letters with digits or symbols",
             min_length=MIN_LENGTH,
-        )  # fmt: skip
+        )
     local = email.partition("@")[0].lower()
     if len(local) >= 3 and local in password.lower():
         raise FieldError(
-            "auth.weak_password", "password",
+            "auth.weak_password",
+            "password",
             "the password contains your e-mail name; choose one that does not",
             min_length=MIN_LENGTH,
-        )  # fmt: skip
+        )
 
 
 async def hash_password(password: str) -> str:

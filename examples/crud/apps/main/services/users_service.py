@@ -36,9 +36,14 @@ class UsersService:
         }
 
     async def page(
-        self, *, q: str = "", type_id: int | None = None, level_id: int | None = None,
-        after: str | None = None, limit: int = 10,
-    ) -> Page:  # fmt: skip
+        self,
+        *,
+        q: str = "",
+        type_id: int | None = None,
+        level_id: int | None = None,
+        after: str | None = None,
+        limit: int = 10,
+    ) -> Page:
         """Users by name, ``limit`` at a time; ``after`` is the previous page's ``next``."""
         conditions = []
         if q:
@@ -67,17 +72,24 @@ class UsersService:
         if data["type_id"] not in types or data["level_id"] not in levels:
             raise FieldError("users.unknown_reference", "type_id", "unknown user type or level")
         user = await AuthService(self.ctx).register(
-            email=data["email"], name=data["name"], password=data["password"],
-            locale=data.get("locale", "en"), type_code=types[data["type_id"]],
+            email=data["email"],
+            name=data["name"],
+            password=data["password"],
+            locale=data.get("locale", "en"),
+            type_code=types[data["type_id"]],
             level_code=levels[data["level_id"]],
-        )  # fmt: skip
+        )
         await LogService(self.ctx).write("user.created", actor, target=user["id"])
         return int(user["id"])
 
     async def update(
-        self, user_id: int, data: dict[str, Any], *, actor: int | None,
+        self,
+        user_id: int,
+        data: dict[str, Any],
+        *,
+        actor: int | None,
         avatar: tuple[bytes, str] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         await self.get(user_id)
         changes = {k: v for k, v in data.items() if v is not None and k != "password"}
         if data.get("password"):
@@ -87,16 +99,18 @@ class UsersService:
             content, content_type = avatar
             if content_type not in AVATAR_TYPES:
                 raise FieldError(
-                    "users.avatar_type", "avatar",
+                    "users.avatar_type",
+                    "avatar",
                     f"the avatar is {content_type}; use one of {', '.join(AVATAR_TYPES)}",
-                )  # fmt: skip
+                )
             if len(content) > MAX_AVATAR_BYTES:
                 raise FieldError(
-                    "users.avatar_too_large", "avatar",
+                    "users.avatar_too_large",
+                    "avatar",
                     f"the avatar is {len(content) // 1024} KB; the limit is "
                     f"{MAX_AVATAR_BYTES // 1024} KB",
                     limit_bytes=MAX_AVATAR_BYTES,
-                )  # fmt: skip
+                )
             changes |= {"avatar": content, "avatar_type": content_type}
         if "email" in changes:
             changes["email"] = changes["email"].strip().lower()
@@ -107,8 +121,9 @@ class UsersService:
                 raise FieldError("auth.email_taken", "email", f"{changes['email']} is taken")
         if changes:
             await self.db.update(User, changes, User.id == user_id)
-        await LogService(self.ctx).write("user.updated", actor, target=user_id,
-                                         fields=sorted(changes))  # fmt: skip
+        await LogService(self.ctx).write(
+            "user.updated", actor, target=user_id, fields=sorted(changes)
+        )
 
     async def delete(self, user_id: int, *, actor: int | None) -> None:
         await self.get(user_id)
