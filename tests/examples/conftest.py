@@ -57,8 +57,12 @@ class Crud:
         assert done.returncode == 0, f"mega {' '.join(args)}: {done.stderr[-2000:]}"
         return done.stdout
 
-    def setup(self) -> None:
+    def setup(self, *, seed: bool = True) -> None:
         self.mega("migrate", "up")
+        if seed:
+            self.seed()
+
+    def seed(self) -> None:
         done = subprocess.run(
             [sys.executable, "scripts/seed.py"],
             cwd=self.root,
@@ -160,7 +164,8 @@ def _delete_streams(prefix: str) -> None:
 @pytest.fixture
 def crud_distributed(tmp_path: Path) -> Iterator[Crud]:
     """examples/crud with MEGA_PROFILE=distributed: a database, key prefixes, a stream prefix
-    and an app name of its own; migrated and seeded."""
+    and an app name of its own; migrated, not seeded (the seed's 25 welcome jobs would queue
+    ahead of a test's own)."""
     from mega.testing.services import require
 
     for service in ("postgres", "redis", "nats"):
@@ -179,7 +184,7 @@ def crud_distributed(tmp_path: Path) -> Iterator[Crud]:
     _pg(f'CREATE DATABASE "{database}"')
     app = Crud(copy_example(tmp_path / "crud"), env)
     try:
-        app.setup()
+        app.setup(seed=False)
         yield app
     finally:
         app.stop_all()

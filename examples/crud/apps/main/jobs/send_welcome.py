@@ -41,6 +41,7 @@ class SendWelcome(Job):
         user = await ctx.db().get(User, int(payload["user_id"]))
         if user is None:  # the registration rolled back after queueing us, or was deleted
             return {"sent": False, "reason": "no such user"}
+        ctx.log.info("welcome.sending", user_id=user["id"], delivery=ctx.delivery_count)
         # simulated SMTP latency (the demo's fault tests kill a worker mid-send)
         delay_ms = int(os.environ.get("CRUD_WELCOME_DELAY_MS") or 0)
         if delay_ms:
