@@ -3,7 +3,7 @@
 On PostgreSQL ``logs`` is a partitioned table (``logs_2026_11``, ``logs_2026_12``, ...) whose
 partitions the KeepLogPartitions schedule creates ahead of time; dropping a month of logs is
 dropping a table. SQLite and MariaDB have no native partitions here: ``logs`` is a plain table
-with an index on ``at`` (docs/log-partitions.md).
+with an index on ``at`` (examples/crud/docs/log-partitions.md).
 """
 
 from mega.plugins.db import BigInt, DateTime, Index, Json, Model, PartitionBy, String
