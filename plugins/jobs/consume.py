@@ -140,9 +140,13 @@ class Consumption:
         """
         self._stopping = True
         self._slot_free.set()
+        interrupt = getattr(self.consumer, "interrupt", None)
+        if interrupt is not None:  # an idle fetch ends now rather than at its timeout
+            interrupt()
         loop_task = self._loop_task
         if loop_task is not None:
-            # an idle fetch ends within FETCH_TIMEOUT_S; waiting for it keeps its batch handled
+            # a fetch ends within FETCH_TIMEOUT_S (at once if interrupted); waiting for it
+            # keeps a batch it did claim handled
             _done, pending = await asyncio.wait({loop_task}, timeout=FETCH_TIMEOUT_S + 0.5)
             for task in pending:
                 task.cancel()

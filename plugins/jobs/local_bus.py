@@ -114,24 +114,31 @@ class LocalConsumer:
         self.bus = bus
         self.config = config
         self.stream = bus.stream_name(config.subject)
+        self._interrupted = False
+
+    def interrupt(self) -> None:
+        """End a waiting fetch now (with nothing: it claims nothing after this)."""
+        self._interrupted = True
+        self.bus._signal(self.stream).set()
 
     async def fetch(self, batch: int, timeout_s: float) -> list[Any]:
         bus = self.bus
         deadline = time.monotonic() + timeout_s
         signal = bus._signal(self.stream)
-        while True:
+        while not self._interrupted:
             signal.clear()
             rows = await bus._call(bus._claim_sync, self.stream, batch)
             if rows:
                 return [LocalDelivery(bus, *row) for row in rows]
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or self._interrupted:
                 return []
             try:
                 async with asyncio.timeout(min(left, bus.options.poll_ms / 1000)):
                     await signal.wait()
             except TimeoutError:
                 pass
+        return []
 
     async def reset(self) -> None:
         await self.bus._call(self.bus._upsert_consumer_sync, self.stream, self.config)

@@ -101,6 +101,10 @@ class Consumer(Protocol):
 
     async def close(self) -> None: ...
 
+    # Optional: ``def interrupt(self) -> None`` ends a fetch that is waiting for messages, at
+    # once and without claiming any, so a stopping worker does not wait out the fetch timeout.
+    # Without it, stopping waits for the fetch to end by itself (at most its timeout).
+
 
 class JobBus(Protocol):
     """What the ``bus`` adapters offer the jobs plugin."""

@@ -32,10 +32,22 @@ async def test_a_new_user_walks_through_the_app(crud, chromium):
             async def shot(name: str) -> None:
                 await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
-            # register → signed in on the boards page
+            # register: a taken e-mail and a weak password are explained on the form first
             await page.goto(f"{url}/register")
-            await page.fill("#f-email", "eun@example.com")
+            await page.fill("#f-email", DEMO[0])
             await page.fill("#f-name", "Eun Seo")
+            await page.fill("#f-password", "pine-cone-2026")
+            await page.click("form.card button[type=submit]")
+            await expect(page.locator("#e-email")).to_have_text(
+                "This e-mail is already registered."
+            )
+            await expect(page.locator("#f-name")).to_have_value("Eun Seo")  # kept
+            await page.fill("#f-email", "eun@example.com")
+            await page.fill("#f-password", "short")
+            await page.click("form.card button[type=submit]")
+            await expect(page.locator("#e-password")).to_contain_text("at least 10 characters")
+            await shot("00-form-errors")
+            # → signed in on the boards page
             await page.fill("#f-password", "pine-cone-2026")
             await page.click("form.card button[type=submit]")
             await expect(page.locator(".flash")).to_have_text(
@@ -117,6 +129,7 @@ async def test_a_new_user_walks_through_the_app(crud, chromium):
         finally:
             await browser.close()
     assert sorted(p.name for p in shots.glob("*.png")) == [
+        "00-form-errors.png",
         "01-registered.png",
         "02-signed-in.png",
         "03-user-created.png",

@@ -202,3 +202,36 @@ async def test_the_json_api_registers_and_signs_in_with_the_same_handlers(app, c
 
 async def _csrf(client) -> str:
     return (await client.get("/api/session")).json()["data"]["csrf_token"]
+
+
+async def test_bad_input_through_the_api_is_refused_with_a_code_and_nothing_is_written(
+    app, client, member
+):
+    db = app.ctx().db()
+    taken = await client.post("/api/register", json={**FORM, "email": member["email"]})
+    assert taken.status_code == 422
+    assert taken.json()["error"] == {
+        "code": "auth.email_taken",
+        "message": "mina@example.com is already registered",
+        "details": {"field": "email"},
+    }
+    signed = await client.post(
+        "/api/login", json={"email": member["email"], "password": member["password"]}
+    )
+    assert signed.status_code == 200
+    forged = await client.post(
+        "/api/boards", json={"title": "x"}, headers={"x-csrf-token": "forged"}
+    )
+    assert (forged.status_code, forged.json()["error"]["code"]) == (403, "csrf.invalid")
+    token = {"x-csrf-token": signed.json()["data"]["csrf_token"]}
+    huge = await client.post(
+        "/api/boards",
+        headers=token | {"content-type": "application/json"},
+        content=b'{"title": "' + b"x" * (1024 * 1024) + b'"}',
+    )
+    assert (huge.status_code, huge.json()["error"]["code"]) == (413, "request.too_large")
+    invalid = await client.post("/api/boards", json={"title": ""}, headers=token)
+    assert invalid.json()["error"]["details"]["errors"][0]["field"] == "body.title"
+    from apps.main.models.board import Board
+
+    assert await db.count(Board) == 0 and await db.count(User) == 1
