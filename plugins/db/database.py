@@ -158,19 +158,29 @@ class Database(ABC):
             return exc
         return query_failed(exc, sql)
 
-    #: ``around_query(database, sql)``: a context manager around every statement (the tracing
-    #: plugin's opt-in db spans); None costs one check
-    around_query: Callable[[Database, str], Any] | None = None
+    _around: Callable[[Database, str], Any] | None = None
+
+    @property
+    def around_query(self) -> Callable[[Database, str], Any] | None:
+        """``around_query(database, sql)``: a context manager around every statement (the
+        tracing plugin's opt-in db spans). Setting it swaps in a wrapping ``_run``, so a
+        database without it pays nothing per statement."""
+        return self._around
+
+    @around_query.setter
+    def around_query(self, wrap: Callable[[Database, str], Any] | None) -> None:
+        self._around = wrap
+        if wrap is None:
+            self.__dict__.pop("_run", None)
+        else:
+            self._run = self._run_around  # type: ignore[method-assign]
+
+    async def _run_around(self, call: Callable[..., Any], sql: str, params: Sequence[Any]) -> Any:
+        assert self._around is not None
+        with self._around(self, sql):
+            return await Database._run(self, call, sql, params)
 
     async def _run(self, call: Callable[..., Any], sql: str, params: Sequence[Any]) -> Any:
-        if self.around_query is not None:
-            with self.around_query(self, sql):
-                return await self._run_statement(call, sql, params)
-        return await self._run_statement(call, sql, params)
-
-    async def _run_statement(
-        self, call: Callable[..., Any], sql: str, params: Sequence[Any]
-    ) -> Any:
         tx = self._tx.get()
         try:
             if tx is not None:
@@ -548,6 +558,8 @@ class Database(ABC):
         conditions: tuple[Condition, ...],
         where: Mapping[str, Any] | None,
     ) -> Condition | None:
+        if not where and len(conditions) == 1 and isinstance(conditions[0], Condition):
+            return conditions[0]  # the common case, without building a list
         items = list(conditions)
         for condition in items:
             if not isinstance(condition, Condition):

@@ -374,7 +374,7 @@ class Dialect:
         key = (
             "select",
             _shape(where),
-            tuple((id(o.field), o.descending) for o in order),
+            tuple([(id(o.field), o.descending) for o in order]),  # (a list: no generator)
             limit is not None,
             bool(offset),
         )
