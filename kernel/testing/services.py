@@ -43,3 +43,25 @@ def require(service: str) -> tuple[str, int]:
             pytest.fail(f"{reason}, and MEGA_REQUIRE_SERVICES=1 requires it")
         pytest.skip(reason)
     return host, port
+
+
+async def delete_streams(prefix: str, *, server: str | None = None) -> list[str]:
+    """Delete the JetStream streams whose names start with ``prefix`` (a test's own
+    ``stream_prefix``); returns their names. Never pass a prefix other tests might use."""
+    import nats  # type: ignore[import-not-found, unused-ignore]
+
+    if not prefix:
+        raise ValueError("delete_streams needs a non-empty prefix")
+    host, port = SERVICES["nats"]
+    client = await nats.connect(server or f"nats://{host}:{port}")
+    deleted = []
+    try:
+        js = client.jetstream()
+        for info in await js.streams_info():
+            name = info.config.name
+            if name is not None and name.startswith(prefix):
+                await js.delete_stream(name)
+                deleted.append(name)
+    finally:
+        await client.close()
+    return deleted

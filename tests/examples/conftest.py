@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from mega.testing.services import delete_streams
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "crud"
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -145,22 +147,6 @@ def _pg(sql: str) -> None:
     asyncio.run(run())
 
 
-def _delete_streams(prefix: str) -> None:
-    import nats
-
-    async def run() -> None:
-        nc = await nats.connect("nats://127.0.0.1:4222")
-        try:
-            js = nc.jetstream()
-            for info in await js.streams_info():
-                if info.config.name.startswith(prefix):
-                    await js.delete_stream(info.config.name)
-        finally:
-            await nc.close()
-
-    asyncio.run(run())
-
-
 @pytest.fixture
 def crud_distributed(tmp_path: Path) -> Iterator[Crud]:
     """examples/crud with MEGA_PROFILE=distributed: a database, key prefixes, a stream prefix
@@ -189,7 +175,7 @@ def crud_distributed(tmp_path: Path) -> Iterator[Crud]:
     finally:
         app.stop_all()
         _pg(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        _delete_streams(env["MEGA__ADAPTERS__BUS__DEFAULT__STREAM_PREFIX"])
+        asyncio.run(delete_streams(env["MEGA__ADAPTERS__BUS__DEFAULT__STREAM_PREFIX"]))
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:

@@ -23,6 +23,7 @@ import pytest_asyncio
 from tests.pages import Browser
 
 from mega.testing import apply_migrations, boot_app, http_client
+from mega.testing.services import delete_streams
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = os.environ.get("MEGA_PROFILE", "")
@@ -129,20 +130,7 @@ async def app(state: dict[str, str], template_db: str | None) -> AsyncIterator[A
     finally:
         if template_db is not None:
             await _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await _delete_streams(state["MEGA__ADAPTERS__BUS__DEFAULT__STREAM_PREFIX"])
-
-
-async def _delete_streams(prefix: str) -> None:
-    import nats
-
-    nc = await nats.connect("nats://127.0.0.1:4222")
-    try:
-        js = nc.jetstream()
-        for info in await js.streams_info():
-            if info.config.name.startswith(prefix):
-                await js.delete_stream(info.config.name)
-    finally:
-        await nc.close()
+            await delete_streams(state["MEGA__ADAPTERS__BUS__DEFAULT__STREAM_PREFIX"])
 
 
 @pytest_asyncio.fixture
