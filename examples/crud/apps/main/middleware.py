@@ -10,6 +10,7 @@ from starlette.responses import Response
 from mega.plugins.http import HttpCtx
 
 from .models.user import User
+from .models.user_type import UserType
 from .services.errors import TooManyAttempts
 from .web import current_user_id, field_errors, login_redirect, page, wants_json
 
@@ -22,6 +23,9 @@ class CurrentUser:
         user = await ctx.db().get(User, user_id) if user_id is not None else None
         if user is None and user_id is not None:  # deleted while signed in
             ctx.session.clear()
+        if user is not None:
+            kind = await ctx.db().get(UserType, user["type_id"])
+            user["is_admin"] = kind is not None and kind["code"] == "admin"
         ctx.request.state.user = user
 
 
@@ -36,6 +40,17 @@ class RequireLogin:
 
             return fail(401, "auth.required", "sign in first: POST /api/login")
         return login_redirect(ctx)
+
+
+class RequireAdmin:
+    """After RequireLogin: only administrators (the audit log names people and addresses)."""
+
+    def before(self, ctx: HttpCtx) -> Response | None:
+        if ctx.request.state.user["is_admin"]:
+            return None
+        from mega.plugins.http.responses import fail
+
+        return fail(403, "auth.admin_only", "only administrators may see this")
 
 
 FormContext = Callable[[HttpCtx], Awaitable[dict[str, Any]]]

@@ -1,7 +1,7 @@
 from typing import Any
 
 from apps.main.controllers.boards import BoardsController as Boards
-from apps.main.middleware import FormPage, RequireLogin
+from apps.main.middleware import FormPage, RequireAdmin, RequireLogin
 from apps.main.services.boards_service import BoardsService
 
 from mega.plugins.http import HttpCtx, get, post
@@ -35,7 +35,7 @@ routes = [
         middleware=[RequireLogin, FormPage("boards/show.html", board_context)],
     ),
     post("/boards/{board_id}/delete", Boards.delete, name="boards.delete", middleware=login),
-    get("/logs", Boards.logs, name="logs", middleware=login),
+    get("/logs", Boards.logs, name="logs", middleware=[RequireLogin, RequireAdmin]),
     # the JSON API: same handlers
     get("/api/boards", Boards.index, name="api.boards.index", middleware=login),
     post("/api/boards", Boards.create, name="api.boards.create", middleware=login),
@@ -46,5 +46,5 @@ routes = [
         name="api.boards.add_note",
         middleware=login,
     ),
-    get("/api/logs", Boards.logs, name="api.logs", middleware=login),
+    get("/api/logs", Boards.logs, name="api.logs", middleware=[RequireLogin, RequireAdmin]),
 ]

@@ -11,6 +11,7 @@ from ..models.user import User
 from ..models.user_level import UserLevel
 from ..models.user_type import UserType
 from ..models.wallet import Wallet
+from .auth_service import AuthService
 from .errors import FieldError, NotFound
 from .log_service import LogService
 from .passwords import check_strength, hash_password
@@ -65,10 +66,9 @@ class UsersService:
         return found[0] if found else None
 
     async def create(self, data: dict[str, Any], *, actor: int | None) -> int:
-        from .auth_service import AuthService
-
-        types = {t["id"]: t["code"] for t in (await self.references())["types"]}
-        levels = {lv["id"]: lv["code"] for lv in (await self.references())["levels"]}
+        refs = await self.references()
+        types = {t["id"]: t["code"] for t in refs["types"]}
+        levels = {lv["id"]: lv["code"] for lv in refs["levels"]}
         if data["type_id"] not in types or data["level_id"] not in levels:
             raise FieldError("users.unknown_reference", "type_id", "unknown user type or level")
         user = await AuthService(self.ctx).register(
