@@ -109,6 +109,7 @@ def state(
             "MEGA__ADAPTERS__BUS__DEFAULT__PATH": str(tmp_path / "jobs.sqlite3"),
             "MEGA__ADAPTERS__LOCK__DEFAULT__PATH": str(tmp_path / "locks.sqlite3"),
             "MEGA__ADAPTERS__SESSION__DEFAULT__PATH": str(tmp_path / "sessions"),
+            "MEGA__ADAPTERS__CACHE__DEFAULT__PATH": str(tmp_path / "cache"),
         }
     env = _isolated(env)
     for key, value in env.items():

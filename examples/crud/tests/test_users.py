@@ -90,6 +90,7 @@ async def test_create_edit_and_delete_a_user_through_the_pages(app, browser, mem
 
     edit = await browser.get(f"/users/{created['id']}/edit")
     assert 'value="New Person"' in edit.text
+    assert "Wallet: 0.00 USD" in edit.text
     page = await browser.submit(
         f"/users/{created['id']}",
         {

@@ -39,9 +39,11 @@ class UserChanges(BaseModel):
 
 async def form_context(ctx: HttpCtx) -> dict[str, Any]:
     """What the user form needs besides values and errors (FormPage calls it on errors too)."""
-    refs = await UsersService(ctx).references()
+    service = UsersService(ctx)
     user_id = ctx.request.path_params.get("user_id")
-    return refs | {"editing": int(user_id) if user_id else None}
+    editing = int(user_id) if user_id else None
+    wallet = await service.wallet(editing) if editing is not None else None
+    return await service.references() | {"editing": editing, "wallet": wallet}
 
 
 def _optional_int(value: str) -> int | None:
