@@ -20,12 +20,6 @@ from mega.plugins.jobs import Job, JobCtx
 
 from ..models.user import User
 
-SUBJECTS = {"en": "Welcome to crud, {name}!", "ko": "{name}님, crud에 오신 것을 환영합니다!"}
-BODIES = {
-    "en": "Hello {name},\n\nyour account {email} is ready. Sign in at {url}.\n",
-    "ko": "{name}님 안녕하세요,\n\n{email} 계정이 준비되었습니다. {url} 에서 로그인하세요.\n",
-}
-
 
 def outbox(ctx: JobCtx) -> Path:
     root = ctx.config.root or Path.cwd()
@@ -46,7 +40,8 @@ class SendWelcome(Job):
         delay_ms = int(os.environ.get("CRUD_WELCOME_DELAY_MS") or 0)
         if delay_ms:
             await asyncio.sleep(delay_ms / 1000)
-        locale = user["locale"] if user["locale"] in SUBJECTS else "en"
+        # the pages' catalogs (locales/server/*.json), in the user's language
+        translate = ctx.app.extensions["http"].translations.translate
         values = {
             "name": user["name"],
             "email": user["email"],
@@ -55,8 +50,8 @@ class SendWelcome(Job):
         message = EmailMessage()
         message["To"] = user["email"]
         message["From"] = "crud <noreply@example.com>"
-        message["Subject"] = SUBJECTS[locale].format(**values)
-        message.set_content(BODIES[locale].format(**values))
+        message["Subject"] = translate(user["locale"], "welcome.subject", values)
+        message.set_content(translate(user["locale"], "welcome.body", values))
         path = await asyncio.to_thread(self._write, outbox(ctx), user["id"], message.as_bytes())
         ctx.log.info("welcome.sent", user_id=user["id"], path=str(path))
         return {"sent": True, "path": str(path)}
