@@ -82,6 +82,15 @@ async def test_the_locale_comes_from_the_cookie_then_accept_language(http_projec
         assert chosen.json()["data"]["locale"] == "en"
 
 
+async def test_translate_reads_the_same_catalogs_outside_a_request(http_project):
+    from mega.plugins.http import translate
+
+    async with http_project(FILES) as (app, _):
+        assert translate(app, "ko", "greeting.hello", name="Ada") == "안녕하세요, Ada!"
+        assert translate(app, "fr", "greeting.hello", name="Ada") == "Hello, Ada!"  # default
+        assert translate(app, "en", "nope.nothing") == "[missing: nope.nothing]"
+
+
 async def test_templates_escape_and_offer_t_url_for_and_csrf_field(http_project):
     async with http_project(FILES, SESSION) as (_, client):
         response = await client.get("/page", headers={"accept-language": "ko"})

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from mega.plugins.http import translate
 from mega.plugins.jobs import Job, JobCtx
 
 from ..models.user import User
@@ -41,7 +42,7 @@ class SendWelcome(Job):
         if delay_ms:
             await asyncio.sleep(delay_ms / 1000)
         # the pages' catalogs (locales/server/*.json), in the user's language
-        translate = ctx.app.extensions["http"].translations.translate
+        locale = user["locale"]
         values = {
             "name": user["name"],
             "email": user["email"],
@@ -50,8 +51,8 @@ class SendWelcome(Job):
         message = EmailMessage()
         message["To"] = user["email"]
         message["From"] = "crud <noreply@example.com>"
-        message["Subject"] = translate(user["locale"], "welcome.subject", values)
-        message.set_content(translate(user["locale"], "welcome.body", values))
+        message["Subject"] = translate(ctx.app, locale, "welcome.subject", **values)
+        message.set_content(translate(ctx.app, locale, "welcome.body", **values))
         path = await asyncio.to_thread(self._write, outbox(ctx), user["id"], message.as_bytes())
         ctx.log.info("welcome.sent", user_id=user["id"], path=str(path))
         return {"sent": True, "path": str(path)}
