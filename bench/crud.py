@@ -170,9 +170,14 @@ def sa_table(name: str):
 async def run_rounds(rounds: int, setups) -> dict[str, dict[str, list[float]]]:
     """``setups``: name -> (ops, reset) where ``reset`` empties the table before an insert."""
     times: dict[str, dict[str, list[float]]] = {}
-    for _ in range(rounds):
+    names = list(setups)
+    for round_no in range(rounds):
+        # who goes first rotates: no contender always runs right after the same other one
+        # (after SQLAlchemy's garbage, say), which skewed single runs by +-0.03
+        order = names[round_no % len(names) :] + names[: round_no % len(names)]
         for op in ("insert", "get", "page"):
-            for name, (ops, reset) in setups.items():
+            for name in order:
+                ops, reset = setups[name]
                 if op == "insert":
                     await reset()
                 times.setdefault(op, {}).setdefault(name, []).append(await timed(ops[op]))

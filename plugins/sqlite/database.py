@@ -269,8 +269,10 @@ class SqliteDatabase(Database):
             await cursor.close()
         return int(cursor.rowcount)
 
-    async def _fetch(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
-        return list(await conn.execute_fetchall(sql, params))
+    def _fetch(self, conn: Any, sql: str, params: Sequence[Any]) -> Any:
+        # aiosqlite's own coroutine, awaited by the caller: no frame of ours around it (a
+        # query's hot path); it resolves to the list of row tuples
+        return conn.execute_fetchall(sql, params)
 
     async def _fetch_named(
         self, conn: Any, sql: str, params: Sequence[Any]
