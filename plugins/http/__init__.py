@@ -67,6 +67,8 @@ def mega_before_boot(app: App) -> None:
         app.config.root, settings.i18n.default_locale, settings.i18n.cookie_name
     )
     views = Views(app.config.root, {c.route.name: c.route.path for c in compiled})
+    if settings.error_page:
+        views.require(settings.error_page, "[plugins.http] error_page")
     app.extensions["http"] = HttpRuntime(asgi, compiled, settings, translations, views, observers)
 
 

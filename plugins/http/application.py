@@ -239,4 +239,20 @@ def build(
         )
     if settings.trusted_hosts != ("*",):
         asgi = TrustedHostMiddleware(asgi, allowed_hosts=list(settings.trusted_hosts))
-    return MegaHttpMiddleware(asgi, settings, debug=app.config.app.debug), compiled
+    error_page = None
+    if settings.error_page:
+        template = settings.error_page
+
+        def error_page(scope: Any, request_id: str, status: int, error: dict[str, Any]) -> str:
+            from starlette.requests import Request
+
+            from .context import HttpCtx
+
+            ctx = HttpCtx(app, Request(scope), request_id)
+            variables = {"status": status, "error": error, "request_id": request_id}
+            return str(app.extensions["http"].views.render(ctx, template, variables))
+
+    return (
+        MegaHttpMiddleware(asgi, settings, debug=app.config.app.debug, error_page=error_page),
+        compiled,
+    )

@@ -13,12 +13,14 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 from mega import MegaError, get_logger
 from mega.log import LOG_CONTEXT
 
 from . import responses
+from .error_pages import accepts_html, html_errors
 from .settings import HttpSettings
 
 Scope = dict[str, Any]
@@ -42,8 +44,17 @@ def _static_headers(settings: HttpSettings, *, json: bool) -> list[tuple[bytes, 
 
 
 class MegaHttpMiddleware:
-    def __init__(self, app: Any, settings: HttpSettings, *, debug: bool) -> None:
+    def __init__(
+        self,
+        app: Any,
+        settings: HttpSettings,
+        *,
+        debug: bool,
+        error_page: Callable[[dict[str, Any], str, int, dict[str, Any]], str] | None = None,
+    ) -> None:
         self.app = app
+        #: renders an error envelope as a page for browsers (``[plugins.http] error_page``)
+        self.error_page = error_page
         self.limit = settings.max_body_bytes
         self.upload_limit = settings.max_upload_bytes
         self.id_header = settings.request_id_header.lower().encode()
@@ -104,6 +115,8 @@ class MegaHttpMiddleware:
                 message["headers"] = [*headers, *security, *own]
             await send(message)
 
+        if self.error_page is not None and accepts_html(scope):
+            send_with_headers = html_errors(send_with_headers, scope, rid, self.error_page)
         try:
             if length > limit:
                 await self._too_large(send_with_headers, limit)

@@ -93,6 +93,10 @@ class HttpSettings(PluginConfig):
     docs_path: str = "/docs"
     #: "module:attribute" of middleware run around every route, in order
     middleware: tuple[str, ...] = ()
+    #: a template (``apps/*/views/<error_page>``) rendered instead of the JSON error envelope
+    #: for requests that accept text/html (a browser's page or form), for every 4xx/5xx the
+    #: framework answers (CSRF, 404, 405, 413, 500...); None: always the envelope
+    error_page: str | None = None
     security_headers: SecurityHeaders = SecurityHeaders()
     cors: CorsSettings = CorsSettings()
     session: SessionSettings = SessionSettings()

@@ -46,6 +46,19 @@ class Views:
                 {"name": name},
             ) from None
 
+    def require(self, name: str, setting: str) -> None:
+        """Fail the boot unless template ``name`` exists (a setting names it)."""
+        import jinja2
+
+        try:
+            self.env.get_template(name)
+        except jinja2.TemplateNotFound:
+            raise MegaConfigError(
+                "http.template_not_found",
+                f"{setting} = {name!r}, which is not in any apps/*/views/ folder",
+                {"template": name, "setting": setting},
+            ) from None
+
     def render(self, ctx: HttpCtx, name: str, variables: dict[str, Any]) -> str:
         import jinja2
 

@@ -118,6 +118,22 @@ async def test_a_tampered_csrf_token_is_refused_and_nothing_is_written(app, brow
     assert await app.ctx().db().count(User) == 0
 
 
+async def test_a_browser_sees_a_refused_form_as_a_page_in_its_language(app, browser):
+    await browser.get("/register")
+    page = {"accept": "text/html,application/xhtml+xml"}
+    form = {**FORM, "csrf_token": "tampered"}
+    refused = await browser.http.post("/register", data=form, headers=page)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "This form has expired or was changed on its way here." in refused.text
+    browser.http.cookies.set("locale", "ko")
+    korean = await browser.http.post("/register", data=form, headers=page)
+    assert "양식이 만료되었거나 전송 중에 변경되었습니다." in korean.text
+    missing = await browser.http.get("/no/such/page", headers=page)
+    assert (missing.status_code, "여기에는 페이지가 없습니다." in missing.text) == (404, True)
+    assert await app.ctx().db().count(User) == 0
+
+
 async def test_eleven_failed_sign_ins_lock_the_account_with_back_off(app, browser, member):
     await browser.get("/login")
     wrong = {"email": member["email"], "password": "not-the-password-1"}
