@@ -178,7 +178,7 @@ class Database(ABC):
     async def _run_around(self, call: Callable[..., Any], sql: str, params: Sequence[Any]) -> Any:
         assert self._around is not None
         with self._around(self, sql):
-            return await Database._run(self, call, sql, params)
+            return await type(self)._run(self, call, sql, params)  # the class's, not ours
 
     async def _run(self, call: Callable[..., Any], sql: str, params: Sequence[Any]) -> Any:
         tx = self._tx.get()

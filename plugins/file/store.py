@@ -94,8 +94,10 @@ class FileStore:
     async def incr(self, key: str, amount: int = 1, *, ttl_ms: int | None = None) -> int:
         """Add ``amount`` to the integer under ``key`` (absent: 0) and return the new value.
 
-        Atomic across processes (an exclusive ``flock`` on the key's lock file around the
-        read and the write). ``ttl_ms`` applies when the key is created: a fixed window.
+        Atomic across processes: an exclusive ``flock`` on the store's one lock file around
+        the read and the write (one file for every key, so none is left behind per key; an
+        increment holds it for microseconds). ``ttl_ms`` applies when the key is created: a
+        fixed window.
         """
         ttl = self.options.default_ttl_ms if ttl_ms is None else ttl_ms
         return await asyncio.to_thread(self._incr, key, amount, ttl)
@@ -105,8 +107,7 @@ class FileStore:
 
         from mega.plugins.memory.cache import as_count
 
-        lock_path = self._file(key).with_suffix(".lock")
-        with lock_path.open("a") as lock:
+        with (self.folder / ".incr.lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             path = self._file(key)
             try:

@@ -82,8 +82,8 @@ class MemoryCache:
             await self.set(key, amount, ttl_ms=ttl_ms)
             return amount
         value = as_count(self.alias, key, current) + amount
-        expires, _ = self._live()[key]
-        self._live()[key] = (expires, value)
+        entries = self._live()
+        entries[key] = (entries[key][0], value)  # the expiry stays: a fixed window
         return value
 
     async def delete(self, key: str) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from mega.plugins.http import HttpCtx
+from mega.plugins.http.responses import fail
 
 from .models.user import User
 from .models.user_type import UserType
@@ -36,8 +37,6 @@ class RequireLogin:
         if getattr(ctx.request.state, "user", None) is not None:
             return None
         if wants_json(ctx):
-            from mega.plugins.http.responses import fail
-
             return fail(401, "auth.required", "sign in first: POST /api/login")
         return login_redirect(ctx)
 
@@ -48,9 +47,9 @@ class RequireAdmin:
     def before(self, ctx: HttpCtx) -> Response | None:
         if ctx.request.state.user["is_admin"]:
             return None
-        from mega.plugins.http.responses import fail
-
-        return fail(403, "auth.admin_only", "only administrators may see this")
+        return fail(
+            403, "auth.admin_only", "only administrators see this: sign in with an admin account"
+        )
 
 
 FormContext = Callable[[HttpCtx], Awaitable[dict[str, Any]]]
