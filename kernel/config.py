@@ -48,6 +48,9 @@ class AppSettings(BaseModel):
 
     name: str = "app"
     env: str = "development"
+    #: The app's own version (``service.version`` of its telemetry); unset: the version of the
+    #: project's distribution (see ``Config.app_version``).
+    version: str | None = Field(default=None, min_length=1)
     debug: bool = False
     plugins: tuple[str, ...] = ()
     #: The one deadline of a graceful shutdown, from the signal: request drain, plugins'
@@ -77,6 +80,34 @@ class Config(NamedTuple):
                 return self.sources[keys]
             keys = keys[:-1]
         return str(self.root / CONFIG_FILE) if self.root else "config"
+
+    def app_version(self) -> str | None:
+        """``[app] version``, else the project distribution's: ``[project] version`` of
+        ``<root>/pyproject.toml``, or the installed version of that ``[project] name`` when the
+        version is dynamic. None when neither says (never mega's own version)."""
+        if self.app.version is not None:
+            return self.app.version
+        if self.root is None:
+            return None
+        import tomllib
+
+        try:
+            with (self.root / "pyproject.toml").open("rb") as fh:
+                project = tomllib.load(fh).get("project", {})
+        except (OSError, tomllib.TOMLDecodeError):
+            return None
+        version = project.get("version")
+        if isinstance(version, str) and version:
+            return version
+        name = project.get("name")
+        if not isinstance(name, str) or not name:
+            return None
+        import importlib.metadata as md
+
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return None
 
 
 def find_project_root(start: Path | None = None) -> Path | None:

@@ -132,6 +132,24 @@ def test_app_settings_reject_bad_values_without_coercing_them():
     assert "'debug', 'info', 'warning' or 'error'" in err.value.message
 
 
+def test_the_app_version_is_its_own_else_the_project_distributions(tmp_path):
+    root = write_project(tmp_path, "[app]\n")
+    assert load_config(root, environ={}).app_version() is None  # never mega's version
+    (root / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "4.5.6"\n')
+    assert load_config(root, environ={}).app_version() == "4.5.6"
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "mega-framework"\ndynamic = ["version"]\n'
+    )
+    from mega import __version__
+
+    assert load_config(root, environ={}).app_version() == __version__  # the installed one
+    config = load_config(root, environ={"MEGA__APP__VERSION": "2.3.1"})
+    assert (config.app.version, config.app_version()) == ("2.3.1", "2.3.1")
+    with pytest.raises(MegaConfigError) as err:
+        load_config(data={"app": {"version": ""}}, environ={})
+    assert err.value.details["key"] == "app.version"
+
+
 def test_unknown_top_level_keys_are_errors():
     with pytest.raises(MegaConfigError) as err:
         load_config(data={"app": {}, "plugin": {"x": {}}}, environ={})
