@@ -11,7 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Router
+from starlette.routing import Match, Mount, Router
 from starlette.routing import Route as StarletteRoute
 from starlette.staticfiles import StaticFiles
 
@@ -177,6 +177,25 @@ class Dispatch:
         await response(scope, receive, send)
 
 
+def _refusals(
+    routes: list[StarletteRoute], observers: Observers
+) -> Callable[[Any, int, float], None]:
+    """What the outer layer calls for a request it refused before routing (413 by
+    content-length): observed under the route it was addressed to, as ``Dispatch`` observes the
+    rest. A path no route matches is not a routed request and is not observed (as a 404)."""
+
+    def refused(scope: Any, status: int, elapsed: float) -> None:
+        observe = observers.observe
+        if observe is None:
+            return
+        for route in routes:
+            if route.matches(scope)[0] is not Match.NONE:
+                observe(scope["method"], route.path, status, elapsed, None)
+                return
+
+    return refused
+
+
 async def _not_found(scope: Any, receive: Any, send: Any) -> None:
     response = responses.fail(
         404, "http.not_found", f"no route matches {scope['path']}", {"path": scope["path"]}
@@ -253,6 +272,12 @@ def build(
             return str(app.extensions["http"].views.render(ctx, template, variables))
 
     return (
-        MegaHttpMiddleware(asgi, settings, debug=app.config.app.debug, error_page=error_page),
+        MegaHttpMiddleware(
+            asgi,
+            settings,
+            debug=app.config.app.debug,
+            error_page=error_page,
+            refused=_refusals(routes, observers),
+        ),
         compiled,
     )

@@ -14,6 +14,7 @@ import itertools
 import os
 import re
 from collections.abc import Callable
+from time import perf_counter
 from typing import Any
 
 from mega import MegaError, get_logger
@@ -51,8 +52,12 @@ class MegaHttpMiddleware:
         *,
         debug: bool,
         error_page: Callable[[dict[str, Any], str, int, dict[str, Any]], str] | None = None,
+        refused: Callable[[Scope, int, float], None] | None = None,
     ) -> None:
         self.app = app
+        #: ``refused(scope, status, seconds)`` for a request answered here, before routing (a
+        #: body over the limit by its content-length), so the request observers count it too
+        self.refused = refused
         #: renders an error envelope as a page for browsers (``[plugins.http] error_page``)
         self.error_page = error_page
         self.limit = settings.max_body_bytes
@@ -119,7 +124,10 @@ class MegaHttpMiddleware:
             send_with_headers = html_errors(send_with_headers, scope, rid, self.error_page)
         try:
             if length > limit:
+                refused_at = perf_counter()
                 await self._too_large(send_with_headers, limit)
+                if self.refused is not None:
+                    self.refused(scope, 413, perf_counter() - refused_at)
                 return
             seen = 0
 
