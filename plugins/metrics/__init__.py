@@ -1,8 +1,9 @@
 """The ``metrics`` plugin: Prometheus / OpenMetrics on the app's own port, collected on scrape.
 
 ``GET /metrics`` (content negotiation: Prometheus text or OpenMetrics; gzip on request) serves
-the app's metrics plus process and interpreter gauges. Plugins' events become metrics here: jobs
-(enqueued, started, done, retried, failed by phase, dead-lettered, run duration) and schedules
+the app's metrics plus process and interpreter gauges, and ``target_info`` (the service's
+resource attributes). Plugins' events become metrics here: jobs (enqueued, duplicates not
+stored, started, done, retried, failed by phase, dead-lettered, run duration) and schedules
 (fired, skipped by reason, failed by phase, duration). Users add their own through
 ``ctx.metrics.counter(...)``. Every metric is capped at ``max_series`` series. See
 docs/plugins/metrics.md.
@@ -30,6 +31,7 @@ from .registry import (
     Metric,
     MetricsRegistry,
 )
+from .resource import resource_attributes, target_info
 
 
 class MetricsSettings(PluginConfig):
@@ -65,6 +67,9 @@ class Metrics(MetricsRegistry):
         self.peer_server: PeerServer | None = None
         #: the OTLP push, when [plugins.metrics] otlp_endpoint is set
         self.otlp: Any = None
+        #: the service this process is (service.name, service.version...), set at boot:
+        #: the OTLP resource and the scrape's target_info
+        self.resource: dict[str, str] = {}
 
     def collect(self) -> list[Family]:
         """This process's families: a copy of every value, taken on the loop."""
@@ -82,6 +87,8 @@ class Metrics(MetricsRegistry):
         if self.peer_server is not None:
             peers = await gather_peers(self.peer_server.path)
             families = merge([(str(os.getpid()), families), *peers])
+        if self.resource:  # one target_info per endpoint, the resource only (never per worker)
+            families = [target_info(self.resource), *families]
         return await asyncio.get_running_loop().run_in_executor(
             None, lambda: render(families, openmetrics=openmetrics)
         )
@@ -108,6 +115,7 @@ async def mega_after_boot(app: App) -> None:
     from .wiring import http_observer, wire_jobs, wire_schedules
 
     metrics: Metrics = app.extensions["metrics"]
+    metrics.resource = resource_attributes(app)
     if "http" in app.extensions:
         app.extensions["http"].observers.observe = http_observer(metrics)
     if "jobs" in app.extensions:
@@ -123,8 +131,9 @@ async def mega_after_boot(app: App) -> None:
         from .otlp import OtlpPush
 
         metrics.otlp = OtlpPush(
-            app, metrics.collect, settings.otlp_endpoint, settings.otlp_interval_ms / 1000
-        )
+            metrics.resource, metrics.collect, settings.otlp_endpoint,
+            settings.otlp_interval_ms / 1000,
+        )  # fmt: skip
         metrics.otlp.start()
 
 

@@ -12,6 +12,8 @@ from typing import Any, NamedTuple
 
 from .registry import Counter, Histogram, Metric
 
+#: the OpenMetrics info type (``target_info``); rendered as a gauge in Prometheus text
+INFO = "info"
 TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
@@ -75,9 +77,16 @@ def render(families: list[Family], *, openmetrics: bool = False) -> str:
         # Prometheus text names a counter's family after its sample (<name>_total);
         # OpenMetrics names it without the suffix
         head = f"{name}_total" if kind == Counter.kind and not openmetrics else name
+        shown = kind
+        if kind == INFO and not openmetrics:
+            # Prometheus text has no info type: a gauge named after its sample, always 1
+            head, shown = f"{name}_info", "gauge"
         out(f"# HELP {head} {help_text}")
-        out(f"# TYPE {head} {kind}")
-        if kind == Counter.kind:
+        out(f"# TYPE {head} {shown}")
+        if kind == INFO:
+            for labels, value in family.samples:
+                out(f"{name}_info{_labels(labels)} {_number(value)}")
+        elif kind == Counter.kind:
             for labels, value in family.samples:
                 out(f"{name}_total{_labels(labels)} {_number(value)}")
         elif kind == Histogram.kind:

@@ -3,10 +3,10 @@
 The hot path stays mega's registry (bench/observability.py); only the export goes through the
 OpenTelemetry SDK: every interval the families a scrape would render become one
 ``MetricsData`` (cumulative sums, gauges, explicit-bucket histograms in seconds) handed to the
-SDK's OTLP/HTTP exporter in a worker thread. The resource is the one tracing uses
-(service.name, service.version, deployment.environment.name, extra attributes), so metrics and
-spans of one process describe the same service. The last push happens after adapters closed
-(``mega_after_shutdown``), so counts made while shutting down are not lost.
+SDK's OTLP/HTTP exporter in a worker thread. The resource (resource.py: service.name,
+service.version, deployment.environment.name, the tracing plugin's extra attributes) is also the
+scrape's ``target_info``. The last push happens after adapters closed (``mega_after_shutdown``),
+so counts made while shutting down are not lost.
 """
 
 from __future__ import annotations
@@ -19,20 +19,7 @@ from mega import get_logger
 from mega.adapters import import_driver
 
 if TYPE_CHECKING:
-    from mega import App
-
     from .exposition import Family
-
-
-def _resource(app: App) -> Any:
-    from mega.plugins.tracing.tracer import build_resource
-
-    settings = app.plugin_config("tracing") if "tracing" in app.extensions else None
-    return build_resource(
-        app,
-        service_name=getattr(settings, "service_name", None),
-        attributes=getattr(settings, "attributes", None),
-    )
 
 
 def to_metrics_data(families: list[Family], resource: Any, start_ns: int, now_ns: int) -> Any:
@@ -120,9 +107,12 @@ def _exemplars(found: list[Any] | None) -> list[Any]:
 class OtlpPush:
     """Pushes ``collect()``'s families every ``interval_s`` to ``endpoint`` (OTLP/HTTP)."""
 
-    def __init__(self, app: App, collect: Any, endpoint: str, interval_s: float) -> None:
+    def __init__(
+        self, attributes: dict[str, str], collect: Any, endpoint: str, interval_s: float
+    ) -> None:
         import_driver("opentelemetry.sdk", extra="otel", what="OTLP metric push")
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.sdk.resources import Resource
 
         self.collect = collect
         self.interval_s = interval_s
@@ -130,7 +120,8 @@ class OtlpPush:
         self.exporter = OTLPMetricExporter(
             endpoint=endpoint, timeout=max(1.0, min(10.0, interval_s))
         )
-        self.resource = _resource(app)
+        # the SDK adds its telemetry.sdk.* attributes and OTEL_RESOURCE_ATTRIBUTES, as for spans
+        self.resource = Resource.create(attributes)
         self.start_ns = time.time_ns()
         self.log = get_logger(plugin="metrics", exporter="otlp", endpoint=endpoint)
         self._task: asyncio.Task[None] | None = None

@@ -17,6 +17,7 @@ from .exposition import Family
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _START = time.time()
+_START_MONOTONIC = time.monotonic()  # uptime must not jump with the wall clock
 
 
 def _rss_bytes() -> float:
@@ -46,6 +47,8 @@ def process_families() -> list[Family]:
         Family("process_open_fds", "gauge", "Open file descriptors.", [({}, _open_fds())]),
         Family("process_start_time_seconds", "gauge", "Start time of the process (unix time).",
                [({}, _START)]),
+        Family("process_uptime_seconds", "gauge", "Time since the process started, in seconds.",
+               [({}, time.monotonic() - _START_MONOTONIC)]),
         Family("python_gc_objects", "gauge", "Objects tracked by the collector, per generation.",
                [(g, float(c)) for g, c in zip(gens, counts, strict=False)]),
         Family("python_gc_collections", "counter", "Collections run, per generation.",

@@ -10,6 +10,11 @@ from .registry import MetricsRegistry
 def wire_jobs(events: Any, reg: MetricsRegistry) -> None:
     """``mega_jobs_*`` from the jobs plugin's events (labels: subject, and phase for failures)."""
     enqueued = reg.counter("mega_jobs_enqueued", "Jobs stored by enqueue.", ["subject"])
+    duplicates = reg.counter(
+        "mega_jobs_duplicates",
+        "Enqueues not stored: their msg_id was stored within the duplicate window.",
+        ["subject"],
+    )
     started = reg.counter("mega_jobs_started", "Deliveries whose run started.", ["subject"])
     done = reg.counter("mega_jobs_done", "Runs that succeeded and were acked.", ["subject"])
     retried = reg.counter("mega_jobs_retried", "Failed attempts that were retried.", ["subject"])
@@ -32,7 +37,11 @@ def wire_jobs(events: Any, reg: MetricsRegistry) -> None:
         done.labels(e.subject).inc()
         seconds.labels(e.subject).observe(e.duration_ms / 1000)
 
-    events.on("dispatch", lambda e: enqueued.labels(e.subject).inc())
+    def on_dispatch(e: Any) -> None:
+        # a duplicate was not stored: counting it as enqueued would overstate the work queued
+        (duplicates if e.data.get("duplicate") else enqueued).labels(e.subject).inc()
+
+    events.on("dispatch", on_dispatch)
     events.on("start", on_start)
     events.on("done", on_done)
     events.on("retry", lambda e: retried.labels(e.subject).inc())

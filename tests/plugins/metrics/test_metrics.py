@@ -215,3 +215,23 @@ async def test_requests_keep_being_served_while_a_big_scrape_renders():
                 if served_during:
                     break
             assert served_during > 0
+
+
+async def test_duplicate_enqueues_are_counted_apart_from_stored_jobs(tmp_path):
+    config = {
+        "app": {"plugins": ["http", "metrics", "jobs"]},
+        "adapters": {
+            "bus": {"default": {"driver": "local", "path": str(tmp_path / "jobs.sqlite3")}}
+        },
+    }
+    async with boot_app(config, environ={}) as app:
+        jobs = app.ctx().jobs
+        jobs.add(Charge)
+        first = await jobs.enqueue(Charge, {"fail": False}, msg_id="order-1")
+        again = await jobs.enqueue(Charge, {"fail": False}, msg_id="order-1")
+        await jobs.enqueue(Charge, {"fail": False}, msg_id="order-2")
+        assert (first.duplicate, again.duplicate) == (False, True)
+        got = samples(await app.extensions["metrics"].scrape())
+    subject = (("subject", "metrics.charge"),)
+    assert got[("mega_jobs_enqueued_total", subject)] == 2  # stored
+    assert got[("mega_jobs_duplicates_total", subject)] == 1  # not stored

@@ -63,7 +63,7 @@ def collector():
 
 async def test_metrics_are_pushed_periodically_and_once_more_at_shutdown(collector):
     config = {
-        "app": {"name": "shop", "env": "staging", "plugins": ["metrics"]},
+        "app": {"name": "shop", "env": "staging", "version": "2.3.1", "plugins": ["metrics"]},
         "plugins": {"metrics": {"otlp_endpoint": collector.url, "otlp_interval_ms": 200}},
     }
     async with boot_app(config, environ={}) as app:
@@ -78,6 +78,7 @@ async def test_metrics_are_pushed_periodically_and_once_more_at_shutdown(collect
     assert collector.received[0][0] == "/v1/metrics"
     assert pushed["resource"]["service.name"] == "shop"
     assert pushed["resource"]["deployment.environment.name"] == "staging"
+    assert pushed["resource"]["service.version"] == "2.3.1"  # the app's, not mega's
     [point] = pushed["orders"].sum.data_points
     assert pushed["orders"].sum.is_monotonic and point.as_double == 3
     assert point.attributes[0].key == "currency" and point.attributes[0].value.string_value == "EUR"
