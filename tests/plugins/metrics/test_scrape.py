@@ -114,3 +114,13 @@ async def test_bodies_refused_with_413_are_counted_under_their_route(http_projec
     assert got[("mega_http_request_seconds_count", route)] == 3
     # a path no route matches is not a routed request (as for a 404): no series for it
     assert not [key for key in got if ("route", "/nowhere") in key[1]]
+
+
+def test_attribute_keys_become_label_names_by_the_opentelemetry_rule():
+    from mega.plugins.metrics.resource import target_info
+
+    family = target_info({"k8s.pod--name": "p", "1st": "y", "a.b": "1", "a_b": "2"})
+    [(labels, value)] = family.samples
+    assert value == 1
+    # a colliding pair joins its values with ';' in the order of the original keys
+    assert labels == {"k8s_pod_name": "p", "key_1st": "y", "a_b": "1;2"}
