@@ -23,8 +23,10 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from mega import get_logger
 from mega.errors import MegaLifecycleError
 
 from .dialect import Dialect, ModelPlan
@@ -45,6 +47,8 @@ INSERT_BATCH = 1_000
 class _Tx:
     conn: Any
     depth: int = 0
+    #: callbacks to run once the outermost transaction committed (``Database.on_commit``)
+    after_commit: list[Callable[[], Awaitable[Any]]] = dataclass_field(default_factory=list)
 
 
 @dataclass
@@ -200,7 +204,8 @@ class Database(ABC):
     async def transaction(self) -> AsyncIterator[Database]:
         """Run the block in a transaction (nested: in a savepoint); an exception rolls it back.
 
-        Every call the task makes on this adapter inside the block uses the transaction."""
+        Every call the task makes on this adapter inside the block uses the transaction.
+        Callbacks given to ``on_commit`` inside the block run after the COMMIT succeeded."""
         tx = self._tx.get()
         if tx is not None:
             async with self._savepoint(tx):
@@ -208,7 +213,8 @@ class Database(ABC):
             return
         async with self._acquire() as conn:
             await self._control(conn, self.begin_sql)
-            token = self._tx.set(_Tx(conn))
+            tx = _Tx(conn)
+            token = self._tx.set(tx)
             try:
                 yield self
             except BaseException:
@@ -218,6 +224,32 @@ class Database(ABC):
                 raise
             self._tx.reset(token)
             await self._control(conn, "COMMIT")
+        # after the connection went back to the pool: a callback may use the database itself
+        for callback in tx.after_commit:
+            try:
+                await callback()
+            except Exception as exc:  # committed is committed: the caller's block succeeded
+                get_logger(component="db", alias=self.alias).error(
+                    "db.on_commit_failed", callback=repr(callback), error=repr(exc)
+                )
+
+    def on_commit(self, callback: Callable[[], Awaitable[Any]]) -> None:
+        """Run ``await callback()`` once the transaction open in this task has committed —
+        never after a rollback (a savepoint rolled back drops the callbacks registered in it).
+
+        Callbacks run in registration order after the outermost COMMIT, outside the
+        transaction; one that raises is logged and the others still run. Outside a
+        transaction this raises ``db.no_transaction``: there is nothing to wait for.
+        """
+        tx = self._tx.get()
+        if tx is None:
+            raise MegaLifecycleError(
+                "db.no_transaction",
+                f"on_commit() on db {self.alias!r} needs an open transaction; call it inside "
+                "`async with db.transaction():`, or run the work now",
+                {"alias": self.alias},
+            )
+        tx.after_commit.append(callback)
 
     async def _control(self, conn: Any, sql: str) -> None:
         """BEGIN / COMMIT, with the driver's errors mapped (a COMMIT may fail on a deferred
@@ -239,11 +271,13 @@ class Database(ABC):
             )
         tx.depth += 1
         name = self.dialect.quote(f"mega_sp_{tx.depth}")
+        registered = len(tx.after_commit)
         try:
             await self._run(self._execute, f"SAVEPOINT {name}", ())
             try:
                 yield
             except BaseException:
+                del tx.after_commit[registered:]  # what the savepoint did never happened
                 await self._run(self._execute, f"ROLLBACK TO SAVEPOINT {name}", ())
                 await self._run(self._execute, f"RELEASE SAVEPOINT {name}", ())
                 raise

@@ -13,7 +13,15 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from mega import App, MegaConfigError, PluginConfig, PluginRegistry, PluginSpec, hookimpl
+from mega import (
+    App,
+    MegaConfigError,
+    MegaNotFoundError,
+    PluginConfig,
+    PluginRegistry,
+    PluginSpec,
+    hookimpl,
+)
 from mega.appmodules import discover_classes
 
 from .consume import Consumption
@@ -31,6 +39,7 @@ from .errors import (
 from .job import Job, JobCtx
 from .local_bus import LocalBus, LocalBusOptions
 from .nats_bus import NatsBus, NatsOptions
+from .outbox import RELAY_ROUND_PUBLISHES, JobOutbox, Outbox, Outboxed, OutboxStorage
 from .queue import (
     DEFAULT_DLQ_MAX_AGE_MS,
     DEFAULT_RUN_TIMEOUT_MS,
@@ -68,10 +77,48 @@ class JobsSettings(PluginConfig):
     drain_timeout_ms: int = Field(default=8_000, ge=0)
     #: also consume in `mega run` / `mega serve` (off: only `mega worker` consumes)
     consume: bool = False
+    #: the [adapters.db.<alias>] whose transactions hold enqueued jobs until they commit (the
+    #: transactional outbox, table mega_job_outbox); "" = off: publish at once, even inside a
+    #: transaction. Unused when no such db adapter is configured.
+    outbox_db: str = "default"
+    #: run the relay that publishes what a crash or an unreachable bus left in the outbox
+    outbox_relay: bool = True
+    #: how long a row is held by the process publishing it; a crashed publisher's rows are
+    #: taken over after this. Must exceed 5 x outbox_publish_timeout_ms (a relay round).
+    outbox_lease_ms: int = Field(default=30_000, ge=100)
+    #: bound on one publish of an outbox row
+    outbox_publish_timeout_ms: int = Field(default=5_000, ge=1)
+    #: the idle relay polls the table at most this far apart (from 50 ms, doubling)
+    outbox_poll_max_ms: int = Field(default=5_000, ge=50)
+    #: failed publishes of a row (backoff 1 s doubling to 1 min) before it is parked as dead
+    outbox_max_attempts: int = Field(default=1_000, ge=1)
+
+    @model_validator(mode="after")
+    def _relay_round_within_lease(self) -> Self:
+        round_ms = RELAY_ROUND_PUBLISHES * self.outbox_publish_timeout_ms
+        if round_ms >= self.outbox_lease_ms:
+            raise ValueError(
+                f"outbox_lease_ms ({self.outbox_lease_ms}) must exceed {RELAY_ROUND_PUBLISHES} x "
+                f"outbox_publish_timeout_ms ({round_ms}): a relay round may take that long, and "
+                "a lease lapsing mid-round lets another relay publish the same rows"
+            )
+        return self
 
     @model_validator(mode="after")
     def _heartbeat_below_ack_wait(self) -> Self:
-        if self.heartbeat_ms is not None and self.heartbeat_ms >= self.ack_wait_ms:
+        # checked here, at boot: JobQueue would only refuse it at the first enqueue, naming a
+        # heartbeat the user never set
+        from .queue import default_heartbeat_ms
+
+        if self.heartbeat_ms is None:
+            if default_heartbeat_ms(self.ack_wait_ms) >= self.ack_wait_ms:
+                raise ValueError(
+                    f"[plugins.jobs] ack_wait_ms ({self.ack_wait_ms}) must be above 1000 while "
+                    "heartbeat_ms is unset: leases are then renewed every max(1000, ack_wait_ms "
+                    "/ 2) ms, not before they lapse; raise ack_wait_ms above 1000, or set "
+                    "heartbeat_ms below it"
+                )
+        elif self.heartbeat_ms >= self.ack_wait_ms:
             raise ValueError(
                 f"heartbeat_ms ({self.heartbeat_ms}) must be below ack_wait_ms "
                 f"({self.ack_wait_ms}), or the lease lapses between renewals"
@@ -128,6 +175,7 @@ def mega_register(registry: PluginRegistry) -> None:
             },
         ],
     )
+    registry.contribute("model", "jobs.outbox", JobOutbox)
     registry.command("worker", worker_command, help="Consume the app's jobs until SIGTERM.")
     registry.command("jobs", jobs_cli, help="Job streams: status, dead letters.")
 
@@ -172,13 +220,36 @@ def mega_before_boot(app: App) -> None:
 async def mega_after_boot(app: App) -> None:
     jobs: Jobs = app.extensions["jobs"]
     jobs.check_buses()
+    jobs.outbox = _outbox(app, jobs)
+    if jobs.outbox is not None and jobs.settings.outbox_relay:
+        jobs.outbox.start_relay()
     if jobs.settings.consume:
         await jobs.start()
+
+
+def _outbox(app: App, jobs: Jobs) -> Outbox | None:
+    settings = jobs.settings
+    if not settings.outbox_db:
+        return None
+    try:
+        db = app.adapters.get("db", settings.outbox_db)
+    except MegaNotFoundError:
+        return None  # no such database: nothing to hold jobs for
+    return Outbox(
+        db,
+        jobs.queue,
+        lease_ms=settings.outbox_lease_ms,
+        poll_max_ms=settings.outbox_poll_max_ms,
+        max_attempts=settings.outbox_max_attempts,
+        publish_timeout_ms=settings.outbox_publish_timeout_ms,
+    )
 
 
 @hookimpl
 async def mega_before_shutdown(app: App) -> None:
     jobs: Jobs = app.extensions["jobs"]
+    if jobs.outbox is not None:
+        await jobs.outbox.stop_relay(jobs.settings.drain_timeout_ms / 1000)
     await jobs.stop()
     await app.extensions["workers"].close()
 
@@ -194,6 +265,7 @@ __all__ = [
     "Job",
     "JobCtx",
     "JobError",
+    "JobOutbox",
     "JobPayloadError",
     "JobQueue",
     "JobTimeoutError",
@@ -203,6 +275,9 @@ __all__ = [
     "LocalBusOptions",
     "NatsBus",
     "NatsOptions",
+    "Outbox",
+    "OutboxStorage",
+    "Outboxed",
     "Published",
     "SubjectStats",
     "Worker",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from mega import Events, MegaConfigError, MegaNotFoundError
 
 from .consume import Consumption
+from .errors import JobPayloadError
 from .job import Job, JobCtx
 from .queue import EVENTS, JobQueue, encode, subject_of
 from .transport import Delivery, Published
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from mega import App
 
     from . import JobsSettings
+    from .outbox import Outbox, Outboxed
 
 _BUS_METHODS = ("ensure_streams", "publish", "publish_many", "publish_dead_letter", "consumer")
 
@@ -38,6 +40,8 @@ class Jobs:
         #: trace propagation for every queue (set by the tracing plugin)
         self._tracing: Any = None
         self.consumptions: list[Consumption] = []
+        #: the transactional outbox (set at boot when ``outbox_db`` names a db adapter)
+        self.outbox: Outbox | None = None
         for cls in jobs:
             self.add(cls)
 
@@ -129,13 +133,50 @@ class Jobs:
 
     # -- producing ------------------------------------------------------------------------
 
-    async def enqueue(self, job: type[Job], payload: Any, msg_id: str | None = None) -> Published:
-        """Store a message for ``job`` on its bus; ``msg_id`` deduplicates within the window."""
+    async def enqueue(
+        self, job: type[Job], payload: Any, msg_id: str | None = None
+    ) -> Published | Outboxed:
+        """Store a message for ``job`` on its bus; ``msg_id`` deduplicates within the window.
+
+        Inside a transaction on the outbox database the message is written to the outbox in
+        that transaction instead, and published once it commits (never after a rollback):
+        the result is then ``Outboxed(outbox_id, msg_id)``. See docs/plugins/jobs.md.
+        """
+        outbox = self.outbox
+        if outbox is not None and outbox.db.in_transaction:
+            [stored] = await self._outboxed(outbox, job, [(payload, msg_id)], "enqueue")
+            return stored
         return await self.queue(job.bus).enqueue(job, payload, msg_id)
 
-    async def enqueue_many(self, job: type[Job], payloads: Iterable[Any]) -> list[Published]:
-        """Store many messages for ``job``, pipelined."""
+    async def enqueue_many(
+        self, job: type[Job], payloads: Iterable[Any]
+    ) -> list[Published] | list[Outboxed]:
+        """Store many messages for ``job``, pipelined (in a transaction: in the outbox)."""
+        outbox = self.outbox
+        if outbox is not None and outbox.db.in_transaction:
+            items = [(payload, None) for payload in payloads]
+            return await self._outboxed(outbox, job, items, "enqueue_many")
         return await self.queue(job.bus).enqueue_many(job, payloads)
+
+    async def _outboxed(
+        self,
+        outbox: Outbox,
+        job: type[Job],
+        items: list[tuple[Any, str | None]],
+        call: str,
+    ) -> list[Outboxed]:
+        subject = subject_of(job)
+        what = f"{call}({job.__name__})"
+        for _payload, msg_id in items:
+            if msg_id is not None and (not isinstance(msg_id, str) or not msg_id):
+                raise JobPayloadError(
+                    "job.invalid_msg_id",
+                    f"{what}: msg_id must be a non-empty string or None, got {msg_id!r}",
+                    {"job": job.__name__},
+                )
+        encoded = [(encode(payload, what=what), msg_id) for payload, msg_id in items]
+        headers = None if self._tracing is None else self._tracing.inject()
+        return await outbox.add(job.bus, subject, encoded, headers, what=what)
 
     async def replay(self, job: type[Job], seq: int | None = None) -> list[Published]:
         """Move dead letters of ``job`` back to its work stream: one (``seq``) or all.

@@ -36,6 +36,15 @@ def _root() -> Any:
     return root
 
 
+def contributed_models() -> list[Any]:
+    """The models enabled plugins contribute (``registry.contribute("model", …)``): their
+    tables go into the project's migrations like its own models'."""
+    from mega.cli._project import tool_app
+
+    contributions = tool_app().registry.contributions("model")
+    return [contributions.get(name) for name in contributions]
+
+
 def _with_migrator(
     alias: str, lock_timeout: float, work: Callable[[Any, Any], Awaitable[Any]]
 ) -> Any:
@@ -71,7 +80,7 @@ def make(
 
     made = make_migration(
         _root(), name, app=app, alias=db, allow_drop=allow_drop,
-        confirm=confirm if interactive else None,
+        confirm=confirm if interactive else None, extra_models=contributed_models(),
     )  # fmt: skip
     if made.path is None:
         typer.echo("no changes: the models match the journal snapshot; nothing written")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,11 +32,13 @@ class Scan(NamedTuple):
     renames: dict[str, str]
 
 
-def scan_models(root: Path | None) -> Scan:
-    """Every concrete model in ``apps/*/models/*.py``, as tables."""
+def scan_models(root: Path | None, extra: Iterable[type[Model]] = ()) -> Scan:
+    """Every concrete model in ``apps/*/models/*.py``, and the ``extra`` ones plugins
+    contribute (``registry.contribute("model", name, Model)``), as tables."""
     models = discover_classes(
         root, "models", lambda cls: issubclass(cls, Model) and not cls.__abstract__, what="model"
     )
+    models += [model for model in extra if model not in models]
     tables: dict[str, Table] = {}
     renames: dict[str, str] = {}
     for model in models:
@@ -91,12 +94,14 @@ def make_migration(
     allow_drop: bool = False,
     confirm: Any = None,
     now: dt.datetime | None = None,
+    extra_models: Iterable[type[Model]] = (),
 ) -> Made:
     """Diff the models against the journal; write ``apps/<app>/migrations/<ts>-<name>.py``.
 
     Nothing changed → ``Made(None, plan)`` and nothing is written. Destructive ops need
     ``allow_drop``. A drop + add of the same shape (a rename without a hint?) is refused unless
-    ``allow_drop`` — or ``confirm(question)`` (interactive) says yes.
+    ``allow_drop`` — or ``confirm(question)`` (interactive) says yes. ``extra_models`` are
+    the tables enabled plugins contribute (the jobs outbox), diffed like the app's own.
     """
     if not NAME_RE.fullmatch(name):
         raise MegaConfigError(
@@ -105,7 +110,7 @@ def make_migration(
             {"name": name},
         )
     journal = Journal(root, alias)
-    scan = scan_models(root)
+    scan = scan_models(root, extra_models)
     plan = diff(journal.tables(), scan.tables, scan.renames)
     if plan.empty:
         return Made(None, plan)
