@@ -41,7 +41,10 @@ def load_project_app(root: Path | None = None, *, required: bool = True) -> App 
 
 
 #: settings that keep an app from starting background work while a CLI tool uses it
-TOOL_SETTINGS = {"jobs": {"consume": "false"}, "schedule": {"start": "false"}}
+TOOL_SETTINGS = {
+    "jobs": {"consume": "false", "outbox_relay": "false"},
+    "schedule": {"start": "false"},
+}
 
 
 def tool_app() -> App:
