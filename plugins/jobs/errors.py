@@ -15,6 +15,11 @@ class JobTimeoutError(JobError):
     http_status = 504
 
 
+class JobDeliveriesExhaustedError(JobError):
+    """A message reached its last delivery (``max_deliver``) with no earlier delivery finished
+    (its worker died each time); it was failed to the DLQ without running again."""
+
+
 class JobPayloadError(JobError):
     """A payload could not be encoded as JSON (enqueue) or decoded (worker)."""
 

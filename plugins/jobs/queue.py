@@ -11,6 +11,11 @@ One queue per bus alias. The rules, both drivers alike:
   delay of ``min(30 s, 1 s · 2^(n-1))`` (n = delivery count): kept, retried later, no hot loop.
   On the last delivery (``max_deliver``) a nak would never be redelivered, so the message is left
   un-acked in the work stream and ``fail(phase="dlq-orphan")`` asks for an operator.
+- A finished run always acks (done, or safely in the DLQ), so a redelivered message is one whose
+  earlier deliveries never finished: its worker died, its lease lapsed, or it was handed back.
+  On its last delivery (``max_deliver`` > 1) it is not run again — a job that kills its worker
+  would die there too, and JetStream then neither redelivers nor removes it — but failed
+  straight to the DLQ: ``fail(phase="max-deliver")`` with ``JobDeliveriesExhaustedError``.
 - A timed-out run is not cancelled (it may be mid-write); it is abandoned, its slot freed, and a
   later failure of it is reported as ``fail(phase="abandoned-run")``.
 
@@ -31,7 +36,7 @@ from typing import Any, Protocol
 from mega import Events, MegaConfigError, get_logger
 from mega.log import LOG_CONTEXT
 
-from .errors import JobPayloadError, JobTimeoutError
+from .errors import JobDeliveriesExhaustedError, JobPayloadError, JobTimeoutError
 from .job import Job
 from .retry import DLQ_PUBLISH_RETRY, with_retry
 from .transport import ConsumerConfig, Delivery, JobBus, Published, StreamLimits
@@ -317,6 +322,23 @@ class JobQueue:
             raw = delivery.data.decode("utf-8", "replace")
             await self._route_to_dlq(subject, raw, error, delivery)
             return
+        count = delivery.delivery_count
+        if count >= self.max_deliver and count > 1:
+            # No earlier delivery finished: a finished run acks (done, or DLQ), so a message comes
+            # back only when its worker died, its lease lapsed, or it was handed back (nak). Run
+            # it now and a job that kills its worker would die on the last delivery too, past
+            # which JetStream never redelivers nor removes it: so the last delivery only routes.
+            error = JobDeliveriesExhaustedError(
+                "job.deliveries_exhausted",
+                f"message {seq} on {subject!r} reached its last delivery ({count} of max_deliver "
+                f"{self.max_deliver}) without any earlier delivery finishing (its worker died, "
+                "its lease lapsed, or it was handed back): not run again, failed to the DLQ. "
+                "Find why the job kills its worker, then replay it",
+                {"subject": subject, "seq": seq, "delivery_count": count},
+            )
+            self._fail(subject, seq, error, "max-deliver")
+            await self._route_to_dlq(subject, payload, error, delivery)
+            return
         listeners = self._listeners
         if listeners["start"]:
             self._emit(
@@ -367,19 +389,23 @@ class JobQueue:
     async def _retry(
         self, job: Job, payload: Any, ctx: Any, run: _Run, seq: int, error: Exception
     ) -> Any:
-        """The retries after a failed first attempt; raises the last error."""
+        """The retries after a failed first attempt; raises the last error.
+
+        ``retry`` is emitted as an attempt starts (after its backoff), so every announced attempt
+        runs: one the timeout pre-empted is never announced.
+        """
         policy = type(job)._retry
         assert policy is not None
         subject = type(job).subject
         for number in range(1, policy.retries + 1):
             if run.timed_out:
                 break
+            await asyncio.sleep(policy.backoff.delay_s(number))
+            if run.timed_out:
+                break  # the timeout fell in the backoff: this attempt never runs, say nothing
             if self._listeners["retry"]:
                 self._emit("retry", subject=subject, seq=seq, attempt=number,
                            retries_left=policy.retries - number + 1, error=error)  # fmt: skip
-            await asyncio.sleep(policy.backoff.delay_s(number))
-            if run.timed_out:
-                break
             try:
                 return await job.run(payload, ctx)
             except Exception as exc:
