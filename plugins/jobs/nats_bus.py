@@ -320,6 +320,8 @@ class NatsBus:
             state = (await self.js.stream_info(stream)).state
         except self.errors.NotFoundError:
             return []
+        if not state.messages:
+            return []  # an empty stream reports first_seq 0, which get_msg refuses (400)
         found: list[DeadLetter] = []
         for seq in range(state.first_seq, state.last_seq + 1):
             if len(found) >= limit:
