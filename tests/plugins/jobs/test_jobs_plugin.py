@@ -68,6 +68,23 @@ def test_heartbeat_not_below_ack_wait_fails_the_boot(tmp_path):
     assert "heartbeat_ms (2000) must be below ack_wait_ms (2000)" in str(caught.value)
 
 
+@pytest.mark.parametrize("ack_wait_ms", [1, 1000])
+async def test_ack_wait_too_short_for_the_default_heartbeat_fails_the_boot(tmp_path, ack_wait_ms):
+    # it used to boot, then fail the first enqueue naming a heartbeat_ms nobody had set
+    with pytest.raises(MegaConfigError) as caught:
+        async with boot_app(config(tmp_path, ack_wait_ms=ack_wait_ms), environ={}):
+            pass
+    message = caught.value.message
+    assert f"[plugins.jobs] ack_wait_ms ({ack_wait_ms}) must be above 1000" in message
+    assert "or set heartbeat_ms below it" in message
+
+
+async def test_a_short_ack_wait_boots_with_a_heartbeat_below_it(tmp_path):
+    async with boot_app(config(tmp_path, ack_wait_ms=1000, heartbeat_ms=400), environ={}) as app:
+        published = await app.ctx().jobs.enqueue(Greet, {"name": "cy"})
+        assert published.seq >= 1
+
+
 def test_ctx_jobs_without_the_plugin_says_how_to_enable_it():
     from mega import App
 
