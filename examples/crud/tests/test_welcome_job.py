@@ -52,5 +52,49 @@ async def test_registering_sends_the_welcome_through_the_bus(app, state, member)
     assert _subject(path) == "Welcome to crud, Mina Park!"
 
 
+async def _welcomes(folder: Path, count: int, within: float = 60.0) -> set[str]:
+    async with asyncio.timeout(within):
+        while True:  # files appear as the job runs: there is no event to wait on
+            found = {p.name for p in folder.glob("welcome-*.eml")} if folder.exists() else set()
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.05)
+
+
+async def test_forty_concurrent_registrations_send_forty_welcomes(app, state):
+    if DISTRIBUTED:
+        await app.ctx().jobs.start()  # a worker in this process (mega worker's part)
+    auth = AuthService(app.ctx())
+    users = await asyncio.gather(
+        *(
+            auth.register(email=f"u{i}@example.com", name=f"User {i}", password="tulip-garden-42")
+            for i in range(40)
+        )
+    )
+    found = await _welcomes(Path(state["CRUD_OUTBOX"]), 40)
+    assert found == {f"welcome-{u['id']}.eml" for u in users}
+
+
+async def test_a_registration_that_rolls_back_queues_no_welcome(app):
+    from apps.main.models.user import User
+
+    dispatched = []
+    app.ctx().jobs.events.on("dispatch", dispatched.append)  # every job stored on the bus
+    db = app.ctx().db()
+    try:
+        async with db.transaction():
+            user_id = await db.insert(
+                User, {"email": "gone@example.com", "name": "Gone", "password_hash": "x",
+                       "type_id": 1, "level_id": 1}
+            )  # fmt: skip
+            await app.ctx().jobs.enqueue(SendWelcome, {"user_id": user_id})
+            raise LookupError("the wallet could not be made")
+    except LookupError:
+        pass
+    await asyncio.sleep(0.3)  # the relay polls the outbox meanwhile
+    assert dispatched == []
+    assert await db.count(User, User.email == "gone@example.com") == 0
+
+
 def test_failures_are_retried_then_dead_lettered():
     assert SendWelcome.retries == 3

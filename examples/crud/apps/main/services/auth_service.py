@@ -36,8 +36,9 @@ class AuthService:
     ) -> dict[str, Any]:
         """Create the user and their wallet in one transaction and queue the welcome e-mail.
 
-        The job is enqueued inside the transaction: if storing it fails nothing is committed,
-        and if the commit fails after it the job finds no user and does nothing.
+        The job is enqueued inside the transaction, so it goes through the jobs outbox: it is
+        published once the user is committed (a worker never looks for a user that is not
+        there yet) and never if the transaction rolls back.
         """
         email = email.strip().lower()
         check_strength(password, email)
