@@ -15,6 +15,10 @@ Same NATS server (127.0.0.1:4222), same payloads ({"i": n}, JSON), interleaved r
 (e) the local (SQLite) driver: enqueue, enqueue_many and worker c=1/c=32 jobs/s (figures).
 (f) ctx.workers.run of a trivial task on a 2-process pool vs a bare ProcessPoolExecutor(2)
     with loop.run_in_executor, 8 callers in flight: tasks/s (figures, ratio informational).
+(g) the outbox (bench/_bench_outbox.py): one row inserted and one job enqueued inside a
+    transaction (published after the commit) vs the row inserted in a transaction and the job
+    enqueued after it (a direct publish), on PostgreSQL + NATS. Target >= 0.8x; SQLite + the
+    local bus as a figure.
 
 Last line: one JSON object.
 """
@@ -38,6 +42,9 @@ BENCH_DIR = str(Path(__file__).resolve().parent)
 sys.path[:] = [p for p in sys.path if p != BENCH_DIR] + [BENCH_DIR]
 
 NATS_URL = "nats://127.0.0.1:4222"
+
+from _bench_outbox import bench_outbox  # noqa: E402  (after the sys.path fix above)
+
 PREFIX = f"BENCH{uuid.uuid4().hex[:6].upper()}"
 
 
@@ -313,6 +320,9 @@ def main() -> None:
     r = asyncio.run(bench_nats(rounds, n))
     local = asyncio.run(bench_local(n))
     pools = asyncio.run(bench_pools(rounds, 1_000 if args.quick else 5_000))
+    outbox_n = 500 if args.quick else 2_000
+    outbox_pg = asyncio.run(bench_outbox("pg", rounds, outbox_n, NATS_URL))
+    outbox_sqlite = asyncio.run(bench_outbox("sqlite", rounds, outbox_n, NATS_URL))
 
     ratios = {
         "enqueue_vs_raw": ratio(r["mega_enqueue"], r["raw_enqueue"]),
@@ -321,6 +331,7 @@ def main() -> None:
         "worker_c32_vs_raw": ratio(r["mega_c32"], r["raw_c32"]),
         "worker_c32_cpu_overhead_us": med(r["mega_cpu32"]) - med(r["raw_cpu32"]),
         "worker_c32_vs_faststream": ratio(r["mega_c32"], r["faststream"]),
+        "enqueue_in_tx_vs_insert_then_publish": ratio(outbox_pg["outbox"], outbox_pg["plain"]),
     }
     targets = {
         "enqueue_vs_raw": ">=0.9",
@@ -329,10 +340,17 @@ def main() -> None:
         "worker_c32_vs_raw": ">=0.7",
         "worker_c32_cpu_overhead_us": "<=12",
         "worker_c32_vs_faststream": ">=2",
+        "enqueue_in_tx_vs_insert_then_publish": ">=0.8",
     }
     figures = {f"{k}_per_s" if "cpu" not in k else f"{k}_us_per_job": round(med(v), 1)
                for k, v in r.items()}  # fmt: skip
     figures.update({f"{k}_per_s": round(v, 1) for k, v in local.items()})
+    for label, result in (("pg_nats", outbox_pg), ("sqlite_local", outbox_sqlite)):
+        figures[f"outbox_{label}_in_tx_per_s"] = round(med(result["outbox"]), 1)
+        figures[f"outbox_{label}_then_publish_per_s"] = round(med(result["plain"]), 1)
+    figures["outbox_sqlite_local_vs_then_publish"] = round(
+        ratio(outbox_sqlite["outbox"], outbox_sqlite["plain"]), 3
+    )
     figures["pool_bare_tasks_per_s"] = round(med(pools["bare"]), 1)
     figures["pool_mega_tasks_per_s"] = round(med(pools["mega"]), 1)
     figures["pool_mega_vs_bare"] = round(ratio(pools["mega"], pools["bare"]), 3)

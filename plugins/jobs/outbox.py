@@ -46,6 +46,9 @@ RELAY_BATCH, RELAY_CONCURRENCY = 50, 10
 RELAY_ROUND_PUBLISHES = RELAY_BATCH // RELAY_CONCURRENCY
 #: reads a claim makes when other relays keep taking the rows it chose
 CLAIM_ROUNDS = 4
+#: how long published rows wait to be deleted together (one DELETE for many commits)
+DELETE_BATCH_DELAY_S = 0.05
+DELETE_BATCH = 500
 
 
 class JobOutbox(Model):
@@ -382,6 +385,9 @@ class Outbox:
             worker_id=worker_id("relay"),
         )
         self._relay_task: asyncio.Task[None] | None = None
+        #: rows published after their commit, deleted in batches off the caller's path
+        self._sent: list[int] = []
+        self._deleter: asyncio.Task[None] | None = None
 
     # -- producing -------------------------------------------------------------------------
 
@@ -445,7 +451,26 @@ class Outbox:
             self.relay.wake()
         finally:
             if sent:
-                await self._quietly(self.storage.ack(sent, worker_id=self.writer_id))
+                self._delete_later(sent)
+
+    def _delete_later(self, ids: list[int]) -> None:
+        """Delete published rows in the background, many per statement: the caller does not
+        wait for it. A process that dies first leaves them leased; the relay publishes them
+        again after the lease, with the same msg_id, which the bus does not store twice."""
+        self._sent += ids
+        if self._deleter is None or self._deleter.done():
+            self._deleter = asyncio.create_task(self._delete_sent(), name="mega-outbox-delete")
+
+    async def _delete_sent(self) -> None:
+        while self._sent:
+            await asyncio.sleep(DELETE_BATCH_DELAY_S)  # let more commits join this batch
+            batch, self._sent = self._sent[:DELETE_BATCH], self._sent[DELETE_BATCH:]
+            await self._quietly(self.storage.ack(batch, worker_id=self.writer_id))
+
+    async def flush(self) -> None:
+        """Delete what was published and not yet deleted (at shutdown)."""
+        if self._deleter is not None:
+            await self._deleter
 
     async def _quietly(self, call: Awaitable[None]) -> None:
         """Bookkeeping after a commit must not fail the caller: a row left leased is taken
@@ -496,6 +521,7 @@ class Outbox:
         """Let the round in flight finish (its publishes are acked), then stop; past
         ``timeout_s`` the round is cancelled — its rows stay and are published again later,
         with the same msg_id."""
+        await self.flush()
         task, self._relay_task = self._relay_task, None
         if task is None:
             return
