@@ -1,4 +1,4 @@
-"""``mega worker`` and ``mega jobs status | dlq list|show|replay|purge``."""
+"""``mega worker`` and ``mega jobs status | outbox | dlq list|show|replay|purge``."""
 
 from __future__ import annotations
 
@@ -90,6 +90,46 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] 
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     for line in table:
         typer.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
+
+
+@jobs_cli.command("outbox")
+def outbox(
+    retry_dead: Annotated[
+        bool,
+        typer.Option("--retry-dead", help="Put rows parked as dead back in line for the relay."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The transactional outbox: jobs committed but not yet on the bus, and parked ones."""
+
+    async def collect(jobs: Any) -> dict[str, Any]:
+        if jobs.outbox is None:
+            raise typer.BadParameter(
+                "no outbox: [plugins.jobs] outbox_db names no configured db adapter"
+            )
+        revived = await jobs.outbox.storage.revive_dead() if retry_dead else 0
+        stats = await jobs.outbox.storage.stats()
+        age = stats.oldest_pending_age
+        return {
+            "db": jobs.outbox.db.alias,
+            "pending": stats.pending,
+            "oldest_pending_s": None if age is None else round(age.total_seconds(), 3),
+            "dead": stats.dead,
+            "revived": revived,
+        }
+
+    found = _with_jobs(collect)
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    oldest = found["oldest_pending_s"]
+    typer.echo(
+        f"outbox on db {found['db']!r}: {found['pending']} pending"
+        + (f" (oldest {oldest} s)" if oldest is not None else "")
+        + f", {found['dead']} dead"
+    )
+    if retry_dead:
+        typer.echo(f"{found['revived']} dead row(s) put back for the relay")
 
 
 JobArg = Annotated[str, typer.Argument(help="Job class name or subject.")]

@@ -254,6 +254,14 @@ class OutboxStorage:
         age = timedelta(seconds=max(0.0, time.time() - oldest[0]["created_at"])) if oldest else None
         return OutboxStats(pending=pending, oldest_pending_age=age, dead=dead)
 
+    async def revive_dead(self) -> int:
+        """Put the rows parked as dead back in line (attempts from zero); how many."""
+        return await self.db.update(
+            JobOutbox,
+            {"status": "pending", "attempts": 0, "retry_at": None},
+            JobOutbox.status == "dead",
+        )
+
     async def hand_back(self, ids: Sequence[int], *, worker_id: str, error: str | None) -> None:
         """Unlease rows the after-commit publish could not send: the relay takes them at once."""
         if ids:

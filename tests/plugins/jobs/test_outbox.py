@@ -195,6 +195,25 @@ async def test_the_outbox_table_is_in_mega_migrate_make(tmp_path, mega, project,
     # the models now match the journal: the outbox is not written twice
     again = mega("migrate", "make", "again", cwd=project)
     assert "no changes" in again.stdout
+    status = mega("jobs", "outbox", cwd=project)
+    assert "outbox on db 'default': 0 pending, 0 dead" in status.stdout
+
+
+async def test_dead_rows_are_kept_and_can_be_put_back(profile):
+    async with boot_app(profile(outbox_relay=False), environ={}) as app:
+        db = await _with_table(app)
+        storage = app.ctx().jobs.outbox.storage
+        row_id = await storage.add(Welcome.subject, '{"user": 11}', key="k")
+        [claimed] = await storage.claim(batch_size=1, lease=timedelta(seconds=5), worker_id="w")
+        await storage.dead_letter(claimed.id, worker_id="w", error="payload too large")
+        stats = await storage.stats()
+        assert (stats.pending, stats.dead) == (0, 1)
+        [row] = await db.find(JobOutbox, JobOutbox.id == row_id)
+        assert row["last_error"] == "payload too large"
+        assert await storage.revive_dead() == 1
+        app.ctx().jobs.outbox.start_relay()
+        await rows_until(db, lambda n: n == 0)
+        assert await depth(app) == 1
 
 
 async def test_a_commit_while_the_bus_is_down_is_published_once_it_is_back(tmp_path, own_nats):
