@@ -33,13 +33,13 @@ def build_resource(
     app: App, *, service_name: str | None = None, attributes: dict[str, str] | None = None
 ) -> Resource:
     """The one resource of a process, shared by spans and OTLP metrics: service.name (default
-    [app] name), service.version, deployment.environment.name ([app] env), extra attributes."""
-    from mega import __version__
-
+    [app] name), service.version (the app's: [app] version, else its distribution's; left out
+    when neither is known), deployment.environment.name ([app] env), extra attributes."""
+    version = app.config.app_version()
     return Resource.create(
         {
             "service.name": service_name or app.config.app.name,
-            "service.version": __version__,
+            **({"service.version": version} if version is not None else {}),
             "deployment.environment.name": app.config.app.env,
             **(attributes or {}),
         }

@@ -155,3 +155,15 @@ async def test_schedule_fires_and_opt_in_db_statements_get_spans(tmp_path):
     assert query.parent.span_id == fire.context.span_id  # the statement ran inside the fire
     assert query.attributes["db.query.text"] == "SELECT 40 + 2"
     assert query.attributes["db.system.name"] == "sqlite"
+
+
+@pytest.mark.parametrize(("version", "expected"), [("4.2.0", "4.2.0"), (None, None)])
+async def test_spans_carry_the_apps_version_not_megas(tmp_path, version, expected):
+    app_table = {"plugins": ["tracing"], "name": "shop"}
+    if version is not None:
+        app_table["version"] = version
+    config = {"app": app_table, "plugins": {"tracing": {"exporter": "memory"}}}
+    async with boot_app(config, root=tmp_path, environ={}) as app:
+        resource = app.extensions["tracing"].provider.resource
+    assert resource.attributes.get("service.version") == expected
+    assert resource.attributes["service.name"] == "shop"
