@@ -7,6 +7,8 @@ it). Works only on a local filesystem, not across hosts: use the redis or postgr
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,10 @@ class SqliteLock(Lock):
         self.op_timeout_s = options.op_timeout_ms / 1000 * 2
         self._db: Any = None
         self._acquired = 0
+        # one connection holds one transaction at a time: without this, two holds extended in
+        # the same tick (a fire's lock and its schedule's running lease) failed the second
+        # BEGIN with "cannot start a transaction within a transaction"
+        self._serial = asyncio.Lock()
 
     async def connect(self) -> None:
         aiosqlite = import_driver("aiosqlite", extra="sqlite", what="the sqlite lock driver")
@@ -72,14 +78,18 @@ class SqliteLock(Lock):
             self._db = None
 
     async def _write(self, statements: Any) -> Any:
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            result = await statements(self._db)
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
-        return result
+        async with self._serial:
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                result = await statements(self._db)
+            except BaseException:
+                # also when a timeout cancelled us during BEGIN: aiosqlite runs requests in
+                # order, so this ROLLBACK follows a BEGIN that still went through
+                with contextlib.suppress(Exception):
+                    await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+            return result
 
     async def _acquire(self, key: str, ttl_ms: int, fence: str, owner: str) -> int | None:
         async def run(db: Any) -> int | None:
