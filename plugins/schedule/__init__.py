@@ -3,7 +3,8 @@
 Schedules live in ``apps/<app>/schedules/*.py`` (``mega g schedule <Name>``). With a ``lock``,
 each fire runs on one instance only, under a lock from the ``lock`` adapter kind (``sqlite``,
 ``redis``, ``postgres`` drivers), auto-extended while it runs, with a fencing token in
-``ctx.lock_token``. See docs/plugins/schedule.md.
+``ctx.lock_token``; a schedule-wide running lease skips a fire (reason ``overlap``) while a run
+goes on any instance, unless the schedule sets ``allow_overlap``. See docs/plugins/schedule.md.
 """
 
 from __future__ import annotations

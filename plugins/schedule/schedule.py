@@ -51,7 +51,8 @@ class ScheduleCtx(Ctx):
         self.fire_time = fire_time
         #: the fencing token of this fire's lock (None without a lock): guard writes with it
         self.lock_token = lock_token
-        #: set when the lock was lost mid-run (an extension failed): stop writing shared state
+        #: set when a lock was lost mid-run (an extension of the fire's lock or of the running
+        #: lease failed): stop writing shared state
         self.abort = abort
 
 
@@ -63,7 +64,10 @@ class Schedule:
     ``lock``: ``{"lock": alias, "ttl_ms": 30000, "key": "mega:schedule:<ClassName>"}`` to run
     each fire on exactly one instance; ``None`` runs on every instance.
     ``overlap``: when the previous run is still going on this instance: ``"skip"`` the fire, or
-    ``"queue"`` one.
+    ``"queue"`` one. With a ``lock``, a fire while a run goes on *another* instance is skipped
+    too (a schedule-wide running lease, see docs/plugins/schedule.md).
+    ``allow_overlap``: ``True`` lets a fire run while earlier runs are still going, here or on
+    other instances (no running lease; each fire still runs once under its lock).
     ``jitter_ms``: wait a random 0..jitter before running (spreads load; the fire time, and so
     the lock key, stay nominal).
     ``misfire_grace_ms``: a fire missed by at most this much (process down, loop stalled) still
@@ -74,6 +78,7 @@ class Schedule:
     timezone: ClassVar[str] = "UTC"
     lock: ClassVar[Mapping[str, Any] | None] = None
     overlap: ClassVar[str] = "skip"
+    allow_overlap: ClassVar[bool] = False
     jitter_ms: ClassVar[int] = 0
     misfire_grace_ms: ClassVar[int] = 1_000
 
@@ -117,6 +122,17 @@ class Schedule:
             raise bad(
                 "schedule.invalid_overlap",
                 f"overlap must be 'skip' or 'queue', got {cls.overlap!r}",
+            )
+        if not isinstance(cls.allow_overlap, bool):
+            raise bad(
+                "schedule.invalid_overlap",
+                f"allow_overlap must be True or False, got {cls.allow_overlap!r}",
+            )
+        if cls.allow_overlap and cls.overlap == "queue":
+            raise bad(
+                "schedule.invalid_overlap",
+                "allow_overlap = True runs every fire at once, so overlap = 'queue' has nothing "
+                "to wait for; drop one of them",
             )
         for attr in ("jitter_ms", "misfire_grace_ms"):
             value = getattr(cls, attr)

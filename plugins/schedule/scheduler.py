@@ -1,13 +1,18 @@
-"""The scheduler: one loop per schedule, locked fires, events, graceful drain.
+"""The scheduler: one loop per schedule, locked fires, overlap exclusion, events, graceful drain.
 
 A locked fire takes the lock ``<key>:<fire time in UTC>`` **once** (no retry: waiting is not
 deduplication). Not acquired → ``skip(reason="locked")``; the backend failing or not answering →
-``skip(reason="backend-error")`` with the error. Acquired → ``run`` under automatic extension
-every ``ttl_ms/3``; a failed extension sets ``ctx.abort`` and emits ``fail(phase="lock-extend")``.
-When the run ends the lock is **not deleted**: its TTL is shortened to ``keep_lock_ms`` so an
-instance whose clock lags (or that catches the fire up after a restart) finds it taken, and
-never runs a fire another instance already ran. Keys are per fire, so keeping one never delays
-the next fire.
+``skip(reason="backend-error")`` with the error. Acquired → unless the schedule sets
+``allow_overlap``, the schedule-wide running lease ``<key>:running`` is tried once too: held by
+another run, here or on another instance → ``skip(reason="overlap")``. Per-fire keys alone cannot
+say "a run is still going" (the next fire has its own key), which is why the lease exists; it is
+deleted when the run ends, and a crashed holder's expires after ``ttl_ms``.
+
+Both locks are extended every ``ttl_ms/3`` while ``run`` lasts; a failed extension sets
+``ctx.abort`` and emits ``fail(phase="lock-extend")``. When the run ends the fire's lock is **not
+deleted**: its TTL is shortened to ``keep_lock_ms`` so an instance whose clock lags (or that
+catches the fire up after a restart) finds it taken, and never runs a fire another instance
+already ran or skipped. Keys are per fire, so keeping one never delays the next fire.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mega import Events, LockBackendError, MegaConfigError, MegaNotFoundError
+from mega import Events, Held, LockBackendError, MegaConfigError, MegaNotFoundError
 
 from .schedule import Schedule, ScheduleCtx
 
@@ -36,7 +41,17 @@ def utcnow() -> datetime:
 
 
 def fire_key(key: str, fire_time: datetime) -> str:
+    """The lock key of one fire: exactly one instance runs (or skips) each fire time."""
     return f"{key}:{fire_time.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def running_key(key: str) -> str:
+    """The schedule-wide lease key, held while any instance runs the schedule."""
+    return f"{key}:running"
+
+
+#: how each skip reason is logged: a lost race for a fire is routine on every instance but one
+_SKIP_LOG_LEVELS = {"locked": "debug", "backend-error": "warning"}
 
 
 class Scheduler:
@@ -120,7 +135,11 @@ class Scheduler:
             raise
 
     async def fire_now(self, name: str) -> Any:
-        """Fire ``name`` now (through its lock), wait, and return the final event."""
+        """Fire ``name`` now (through its locks), wait, and return the final event.
+
+        Like a scheduled fire, it is skipped with reason ``overlap`` while a run of the schedule
+        is going, on this instance or (with a lock) any other, unless ``allow_overlap``.
+        """
         try:
             cls = self.schedules[name]
         except KeyError:
@@ -129,7 +148,11 @@ class Scheduler:
                 f"no schedule named {name!r}; known: {', '.join(sorted(self.schedules))}",
                 {"schedule": name, "known": sorted(self.schedules)},
             ) from None
-        return await self._fire(cls, utcnow().replace(microsecond=0), jitter=False)
+        fire_time = utcnow().replace(microsecond=0)
+        running = self._running.get(name)
+        if not cls.allow_overlap and running is not None and not running.done():
+            return self._skip(name, fire_time, "overlap")
+        return await self._fire(cls, fire_time, jitter=False)
 
     async def _loop(self, cls: type[Schedule]) -> None:
         cron = cls._cron
@@ -150,13 +173,7 @@ class Scheduler:
                 continue
             # late past the grace, or stalled past several fires: skip the missed fire and run
             # only the latest one still within the grace — never a burst
-            self.events.emit(
-                "skip",
-                schedule=cls.schedule_name(),
-                fire_time=nxt,
-                reason="misfire",
-                late_s=(now - nxt).total_seconds(),
-            )
+            self._skip(cls.schedule_name(), nxt, "misfire", late_s=(now - nxt).total_seconds())
             latest = self._latest_within(cron, now, grace)
             if latest is not None:
                 self._dispatch(cls, latest)
@@ -173,13 +190,18 @@ class Scheduler:
 
     def _dispatch(self, cls: type[Schedule], fire_time: datetime) -> None:
         name = cls.schedule_name()
+        if cls.allow_overlap:
+            self._track(asyncio.create_task(self._fire(cls, fire_time)))
+            return
+        # a run going on this instance is known without asking the lock backend; one going on
+        # another instance is found by the running lease in _fire
         running = self._running.get(name)
         if running is not None and not running.done():
             if cls.overlap == "queue" and name not in self._queued:
                 self._queued.add(name)
                 self._track(asyncio.create_task(self._after(running, cls, fire_time)))
             else:
-                self.events.emit("skip", schedule=name, fire_time=fire_time, reason="overlap")
+                self._skip(name, fire_time, "overlap")
             return
         task = asyncio.create_task(self._fire(cls, fire_time))
         self._running[name] = task
@@ -200,13 +222,46 @@ class Scheduler:
         self._fires.add(task)
         task.add_done_callback(self._fires.discard)
 
+    def _skip(self, name: str, fire_time: datetime, reason: str, **fields: Any) -> Any:
+        level = _SKIP_LOG_LEVELS.get(reason, "info")
+        getattr(self.log, level)(
+            "schedule.skipped",
+            schedule=name,
+            fire_time=fire_time.isoformat(),
+            reason=reason,
+            **{k: repr(v) if isinstance(v, BaseException) else v for k, v in fields.items()},
+        )
+        return self.events.emit("skip", schedule=name, fire_time=fire_time, reason=reason, **fields)
+
+    async def _release(
+        self, name: str, fire_time: datetime, *locks: tuple[Held | None, int]
+    ) -> None:
+        """Release each ``(held, keep_ms)``; one ``fail(phase="release")`` if any fails."""
+        error: LockBackendError | None = None
+        for held, keep_ms in locks:
+            if held is None:
+                continue
+            try:
+                await held.release(keep_ms=keep_ms)
+            except LockBackendError as exc:
+                error = error or exc
+        if error is not None:
+            self.events.emit(
+                "fail", schedule=name, fire_time=fire_time, phase="release", error=error
+            )
+
     async def _fire(self, cls: type[Schedule], fire_time: datetime, *, jitter: bool = True) -> Any:
         name = cls.schedule_name()
         if jitter and cls.jitter_ms:
             await asyncio.sleep(random.uniform(0, cls.jitter_ms / 1000))
         self.events.emit("fire", schedule=name, fire_time=fire_time)
         spec = cls._lock
-        held = None
+        # a finished fire keeps its lock (clock skew); one cancelled by shutdown did not finish,
+        # so its lock is released outright and another instance may still run it in its grace
+        keep_ms = max(self.settings.keep_lock_ms, cls.misfire_grace_ms)
+        held: Held | None = None
+        lease: Held | None = None
+        abort = asyncio.Event()
         if spec is not None:
             lock = self.app.adapters.get("lock", spec.lock)
             try:
@@ -214,29 +269,51 @@ class Scheduler:
                     fire_key(spec.key, fire_time), ttl_ms=spec.ttl_ms, fence=spec.key
                 )
             except LockBackendError as exc:
-                return self.events.emit(
-                    "skip", schedule=name, fire_time=fire_time, reason="backend-error", error=exc
-                )
+                return self._skip(name, fire_time, "backend-error", error=exc)
             if held is None:
-                return self.events.emit("skip", schedule=name, fire_time=fire_time, reason="locked")
-            held.on_lost(
-                lambda h: self.events.emit(
-                    "fail", schedule=name, fire_time=fire_time, phase="lock-extend", error=h.error
-                )
-            )
+                return self._skip(name, fire_time, "locked")
+            if not cls.allow_overlap:
+                # taken after the fire's key, so the instances racing for one fire see "locked"
+                # and only the winner reports "overlap"
+                try:
+                    lease = await lock.try_acquire(running_key(spec.key), ttl_ms=spec.ttl_ms)
+                except LockBackendError as exc:
+                    await self._release(name, fire_time, (held, 0))  # not decided: free it
+                    return self._skip(name, fire_time, "backend-error", error=exc)
+                except BaseException:  # cancelled: a held lock would be extended for ever
+                    await self._release(name, fire_time, (held, 0))
+                    raise
+                if lease is None:
+                    # the fire is decided (skipped): keep its key, or an instance whose clock
+                    # lags would run it once the current run ends
+                    skipped = self._skip(name, fire_time, "overlap")
+                    await self._release(name, fire_time, (held, keep_ms))
+                    return skipped
+
+            def lost(h: Held) -> None:
+                if not abort.is_set():  # one report per fire, whichever lock went first
+                    abort.set()
+                    self.events.emit(
+                        "fail",
+                        schedule=name,
+                        fire_time=fire_time,
+                        phase="lock-extend",
+                        error=h.error,
+                    )
+
+            held.on_lost(lost)
+            if lease is not None:
+                lease.on_lost(lost)
         ctx = ScheduleCtx(
             self.app,
             self.log.bind(schedule=name, fire_time=fire_time.isoformat()),
             name,
             fire_time,
             held.token if held else None,
-            held.lost if held else asyncio.Event(),
+            abort,
         )
         loop = asyncio.get_running_loop()
         started = loop.time()
-        # a finished fire keeps its lock (clock skew); one cancelled by shutdown did not finish,
-        # so its lock is released outright and another instance may still run it in its grace
-        keep_ms = max(self.settings.keep_lock_ms, cls.misfire_grace_ms)
         try:
             if self.around_fire is None:
                 result = await cls().run(ctx)
@@ -274,11 +351,6 @@ class Scheduler:
                 token=held.token if held else None,
             )
         finally:
-            if held is not None:
-                try:
-                    await held.release(keep_ms=keep_ms)
-                except LockBackendError as exc:
-                    self.events.emit(
-                        "fail", schedule=name, fire_time=fire_time, phase="release", error=exc
-                    )
+            # the lease goes first and outright: the next fire, anywhere, may run now
+            await self._release(name, fire_time, (lease, 0), (held, keep_ms))
         return outcome
