@@ -27,6 +27,7 @@ from mega.appmodules import discover_classes
 from .consume import Consumption
 from .errors import (
     DeadLetterNotFound,
+    JobDeliveriesExhaustedError,
     JobError,
     JobPayloadError,
     JobTimeoutError,
@@ -264,6 +265,7 @@ __all__ = [
     "DeadLetterNotFound",
     "Job",
     "JobCtx",
+    "JobDeliveriesExhaustedError",
     "JobError",
     "JobOutbox",
     "JobPayloadError",
