@@ -245,7 +245,9 @@ def build(
         store = None
         if settings.session.store == "server":
             store = app.adapters.get("session", settings.session.adapter)
-        asgi = SessionMiddleware(asgi, settings.session, store)
+        asgi = SessionMiddleware(
+            asgi, settings.session, store, trusted_origins=settings.cors.allow_origins
+        )
     if settings.cors.allow_origins:
         c = settings.cors
         asgi = CORSMiddleware(

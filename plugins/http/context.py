@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from mega import Ctx, MegaConfigError
+
+from .csrf import SCOPE_KEY, CsrfState
 
 if TYPE_CHECKING:
     from mega import App
@@ -71,10 +72,9 @@ class HttpCtx(Ctx):
 
     @property
     def csrf_token(self) -> str:
-        """This session's CSRF token; forms send it as ``csrf_token``, scripts as the
-        ``X-CSRF-Token`` header, on every POST/PUT/PATCH/DELETE."""
-        session = self.session
-        token = session.get("_csrf")
-        if not isinstance(token, str):
-            token = session["_csrf"] = secrets.token_urlsafe(32)
-        return token
+        """The CSRF token; forms send it as ``csrf_token``, scripts as the ``X-CSRF-Token``
+        header, on every POST/PUT/PATCH/DELETE. Handing it out stores no session: it is
+        signed from its own cookie (see ``[plugins.http.session] csrf``)."""
+        self.session  # noqa: B018 - sessions off: raises http.session_off, saying what to do
+        state: CsrfState = self.request.scope[SCOPE_KEY]
+        return state.token()

@@ -8,7 +8,6 @@ model, or named ``body``). A pydantic model validates path+query values together
 
 from __future__ import annotations
 
-import hmac
 import inspect
 import sys
 import typing
@@ -26,6 +25,7 @@ from mega import MegaConfigError, MegaValidationError
 
 from . import responses
 from .context import HttpCtx
+from .csrf import csrf_refusal
 from .routing import Route
 
 if TYPE_CHECKING:
@@ -59,23 +59,6 @@ async def read_form(request: Request, limits: tuple[int, int]) -> dict[str, Any]
         values = form.getlist(key)
         data[key] = values[0] if len(values) == 1 else values
     return data
-
-
-async def csrf_refusal(request: Request) -> Response | None:
-    """403 unless the request carries this session's CSRF token (header or form field)."""
-    sent = request.headers.get("x-csrf-token")
-    if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
-        value = (await request.form()).get("csrf_token")
-        sent = value if isinstance(value, str) else None
-    expected = request.scope["session"].get("_csrf")
-    if sent and isinstance(expected, str) and hmac.compare_digest(sent, expected):
-        return None
-    return responses.fail(
-        403,
-        "csrf.invalid",
-        "this request carries the session cookie but not its CSRF token: send ctx.csrf_token "
-        "as the X-CSRF-Token header or a csrf_token form field",
-    )
 
 
 class Compiled(typing.NamedTuple):
@@ -194,7 +177,7 @@ def compile_route(
         state = request.scope.get("state") or {}
         ctx = HttpCtx(app, request, state.get("request_id", "-"))
         try:
-            if csrf and request.scope.get("mega.session_cookie"):
+            if csrf:
                 refused = await csrf_refusal(request)
                 if refused is not None:
                     return refused

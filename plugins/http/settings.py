@@ -56,9 +56,15 @@ class SessionSettings(_Table):
     #: a session ends this long after it began (or was rotated), used or not
     absolute_timeout_s: int = Field(default=14 * 24 * 3600, gt=0)
     same_site: Literal["lax", "strict", "none"] = "lax"
+    #: mark the cookies Secure on every response; without it they are Secure on https requests
+    #: (direct, or through a proxy in [plugins.http] trusted_proxies)
     https_only: bool = False
-    #: check a CSRF token on POST/PUT/PATCH/DELETE requests that carry the session cookie
+    #: check unsafe requests (POST/PUT/PATCH/DELETE) a browser could send from another site:
+    #: the Origin / Sec-Fetch-Site headers, and a CSRF token when the request carries a cookie
+    #: of ours or a form body (a login form posted before any session exists included)
     csrf: bool = True
+    #: the cookie holding the CSRF secret (signed double-submit: no stored session needed)
+    csrf_cookie_name: str = "mega_csrf"
 
 
 class I18nSettings(_Table):
@@ -86,6 +92,15 @@ class HttpSettings(PluginConfig):
     static_max_age_s: int = Field(default=3600, ge=0)
     #: Host header values accepted (``*.example.com`` allowed); ``["*"]`` accepts any
     trusted_hosts: tuple[str, ...] = ("*",)
+    #: proxies (addresses or networks, "10.0.0.0/8") whose X-Forwarded-For / -Proto headers
+    #: `mega serve` believes; empty: none, the client is the peer address, whatever it sends
+    trusted_proxies: tuple[str, ...] = ()
+    #: the request line plus headers, in bytes; larger: 431 before more of it is buffered
+    max_header_bytes: int = Field(default=65_536, ge=1_024)
+    #: header lines per request; more: 431
+    max_headers: int = Field(default=100, ge=1)
+    #: Retry-After (seconds) on a 429 or 503 that names no wait of its own
+    retry_after_s: int = Field(default=5, ge=0)
     #: an incoming request id header is kept when it looks like one; else one is made
     request_id_header: str = "x-request-id"
     #: serve /openapi.json and the docs page at docs_path ("" turns the page off)
