@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import tempfile
@@ -63,6 +64,7 @@ def serve_command(
             # (job drains, adapters, telemetry) then run within what is left of it
             timeout_graceful_shutdown=app.config.app.shutdown_timeout_ms / 1000,
             **_websocket_options(app),
+            **_http_options(settings),
         )
 
 
@@ -79,6 +81,25 @@ def _worker_peers(workers: int) -> Iterator[None]:
             yield
         finally:
             os.environ.pop(WORKERS_DIR_ENV, None)
+
+
+def _http_options(settings: Any) -> dict[str, Any]:
+    """The protocol (request heads bounded: 431) and whose forwarded headers to believe."""
+    from .protocol import LimitedHttpToolsProtocol
+
+    proxies = list(settings.trusted_proxies)
+    return {
+        # a partial of a module-level class: it pickles into `--workers N` processes
+        "http": functools.partial(
+            LimitedHttpToolsProtocol,
+            max_header_bytes=settings.max_header_bytes,
+            max_headers=settings.max_headers,
+        ),
+        # uvicorn would otherwise believe X-Forwarded-For / -Proto from 127.0.0.1 (or
+        # $FORWARDED_ALLOW_IPS): any local process could claim any client address and https
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+    }
 
 
 def _websocket_options(app: Any) -> dict[str, Any]:
