@@ -71,6 +71,7 @@ class MegaHttpMiddleware:
             if max_age
             else []
         )
+        self.retry_after = (b"retry-after", str(settings.retry_after_s).encode())
         self.debug = debug
         self.log = get_logger(plugin="http")
         # ids unique across processes and restarts (a random prefix per process) without a
@@ -117,7 +118,10 @@ class MegaHttpMiddleware:
                         if value.startswith(b"application/json"):
                             security = self.json_headers
                         break
-                message["headers"] = [*headers, *security, *own]
+                extra = own
+                if message["status"] in (429, 503) and all(k != b"retry-after" for k, _ in headers):
+                    extra = [*own, self.retry_after]  # back-pressure says when to come back
+                message["headers"] = [*headers, *security, *extra]
             await send(message)
 
         if self.error_page is not None and accepts_html(scope):

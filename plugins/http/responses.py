@@ -67,10 +67,19 @@ def invalid_input(exc: ValidationError, where: dict[str, str] | None) -> MegaVal
     )
 
 
+def retry_after(exc: MegaError) -> dict[str, str] | None:
+    """Retry-After for a 429/503 whose details name the wait (``retry_after_s``); others get
+    ``[plugins.http] retry_after_s`` from the outer layer."""
+    wait = exc.details.get("retry_after_s")
+    if exc.http_status in (429, 503) and isinstance(wait, int | float):
+        return {"retry-after": str(max(int(wait), 0))}
+    return None
+
+
 def from_exception(exc: BaseException, request_id: str, *, debug: bool, log: Any) -> Response:
     """The response for an exception a handler raised."""
     if isinstance(exc, MegaError):
-        return fail(exc.http_status, exc.code, exc.message, exc.details)
+        return fail(exc.http_status, exc.code, exc.message, exc.details, retry_after(exc))
     if isinstance(exc, HTTPException):
         return fail(
             exc.status_code,

@@ -1,17 +1,21 @@
 """``RedisStore``: a key/value store with TTLs on Redis, for the ``session`` and ``cache`` kinds.
 
 Values are JSON. Unlike the lock client, this one keeps redis-py's default retries: a session
-read should ride out a brief reconnect rather than log the user out.
+read should ride out a brief reconnect rather than log the user out. A server that stays away is
+``store.unavailable`` (HTTP 503 with Retry-After, not 500); the client reconnects by itself once
+it is back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mega import import_driver
+from mega import MegaError, import_driver
 
 
 class RedisStoreOptions(BaseModel):
@@ -49,15 +53,33 @@ class RedisStore:
         """Readiness check: the server answers PING."""
         await self._client.ping()
 
+    @contextlib.contextmanager
+    def _reachable(self, operation: str) -> Iterator[None]:
+        """Connection failures and timeouts become ``store.unavailable`` (503)."""
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        try:
+            yield
+        except (ConnectionError, TimeoutError) as exc:
+            raise MegaError(
+                "store.unavailable",
+                f"redis store {self.alias!r} ({self.options.url}) did not answer {operation}: "
+                f"{exc}; it reconnects by itself when the server is back",
+                {"alias": self.alias, "operation": operation, "error": repr(exc)},
+                http_status=503,
+            ) from exc
+
     async def get(self, key: str, default: Any = None) -> Any:
-        raw = await self._client.get(self.options.key_prefix + key)
+        with self._reachable("get"):
+            raw = await self._client.get(self.options.key_prefix + key)
         return default if raw is None else json.loads(raw)
 
     async def set(self, key: str, value: Any, *, ttl_ms: int | None = None) -> None:
         ttl = self.options.default_ttl_ms if ttl_ms is None else ttl_ms
-        await self._client.set(
-            self.options.key_prefix + key, json.dumps(value), px=ttl if ttl > 0 else None
-        )
+        with self._reachable("set"):
+            await self._client.set(
+                self.options.key_prefix + key, json.dumps(value), px=ttl if ttl > 0 else None
+            )
 
     async def incr(self, key: str, amount: int = 1, *, ttl_ms: int | None = None) -> int:
         """Add ``amount`` to the integer under ``key`` (absent: 0) and return the new value.
@@ -65,10 +87,12 @@ class RedisStore:
         Atomic on the server (``SET NX PX`` creates the key with its TTL, ``INCRBY`` adds, in
         one transaction). ``ttl_ms`` applies when the key is created: a fixed window.
         """
-        from mega import MegaError
-
         ttl = self.options.default_ttl_ms if ttl_ms is None else ttl_ms
         full = self.options.key_prefix + key
+        with self._reachable("incr"):
+            return await self._incr(key, full, amount, ttl)
+
+    async def _incr(self, key: str, full: str, amount: int, ttl: int) -> int:
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.set(full, 0, px=ttl if ttl > 0 else None, nx=True)
             pipe.incrby(full, amount)
@@ -87,4 +111,5 @@ class RedisStore:
         return int(value)
 
     async def delete(self, key: str) -> bool:
-        return bool(await self._client.delete(self.options.key_prefix + key))
+        with self._reachable("delete"):
+            return bool(await self._client.delete(self.options.key_prefix + key))
