@@ -12,15 +12,17 @@ docs/plugins/metrics.md.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mega import App, PluginConfig, PluginRegistry, PluginSpec, hookimpl
 
 from .cluster import PeerServer, gather_peers, merge, peers_dir
 from .exposition import OPENMETRICS_TYPE, TEXT_TYPE, Family, encode, negotiate, render, snapshot
+from .exposure import PRIVATE_NETWORKS, ScrapeGuard
 from .process import pool_families, process_families, ws_families
 from .registry import (
     DEFAULT_BUCKETS,
@@ -46,6 +48,25 @@ class MetricsSettings(PluginConfig):
     otlp_endpoint: str | None = None
     #: how often the OTLP push runs
     otlp_interval_ms: int = Field(default=15_000, ge=100)
+    #: who may scrape /metrics: addresses or networks; the default is the machine itself and
+    #: the private ranges (where a Prometheus runs), never the internet. ["0.0.0.0/0", "::/0"]
+    #: opens it to every address (then set bearer_token)
+    allow_networks: tuple[str, ...] = PRIVATE_NETWORKS
+    #: also require ``Authorization: Bearer <token>`` (keep it in .env:
+    #: MEGA__PLUGINS__METRICS__BEARER_TOKEN); unset: the network check alone
+    bearer_token: str | None = Field(default=None, min_length=16)
+
+    @field_validator("allow_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{network!r} is not an address or network (e.g. 10.0.0.0/8): {exc}"
+                ) from None
+        return value
 
 
 plugin = PluginSpec(
@@ -70,6 +91,9 @@ class Metrics(MetricsRegistry):
         #: the service this process is (service.name, service.version...), set at boot:
         #: the OTLP resource and the scrape's target_info
         self.resource: dict[str, str] = {}
+        #: who may scrape (set at boot from allow_networks / bearer_token)
+        self.guard = ScrapeGuard(settings.allow_networks, settings.bearer_token,
+                                 see_through_proxies=False)  # fmt: skip
 
     def collect(self) -> list[Family]:
         """This process's families: a copy of every value, taken on the loop."""
@@ -107,7 +131,15 @@ def mega_register(registry: PluginRegistry) -> None:
 def mega_before_boot(app: App) -> None:
     settings = app.plugin_config("metrics")
     assert isinstance(settings, MetricsSettings)
-    app.extensions["metrics"] = Metrics(settings, app)
+    metrics = Metrics(settings, app)
+    # forwarded headers are believed only from [plugins.http] trusted_proxies (mega serve)
+    enabled = {p.name for p in app.plugins}
+    http = app.plugin_config("http") if "http" in enabled else None
+    proxies = getattr(http, "trusted_proxies", ())
+    metrics.guard = ScrapeGuard(
+        settings.allow_networks, settings.bearer_token, see_through_proxies=bool(proxies)
+    )
+    app.extensions["metrics"] = metrics
 
 
 @hookimpl

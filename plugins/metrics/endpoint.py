@@ -10,9 +10,14 @@ from .exposition import encode, negotiate
 
 
 async def scrape_endpoint(ctx: HttpCtx) -> Response:
-    """The app's metrics: OpenMetrics when the scraper asks for it, else Prometheus text."""
+    """The app's metrics: OpenMetrics when the scraper asks for it, else Prometheus text; only
+    to the networks and token [plugins.metrics] allows (see exposure.py)."""
+    metrics = ctx.app.extensions["metrics"]
+    refused = metrics.guard.refusal(ctx)
+    if refused is not None:
+        return refused
     headers = ctx.request.headers
     openmetrics, content_type = negotiate(headers.get("accept", ""))
-    text = await ctx.app.extensions["metrics"].scrape(openmetrics=openmetrics)
+    text = await metrics.scrape(openmetrics=openmetrics)
     body, extra = encode(text, headers.get("accept-encoding", ""))
     return Response(body, media_type=content_type, headers={**extra, "vary": "accept-encoding"})
