@@ -6,8 +6,14 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml contrib/*/pyproject.toml
 DEMO_APP  ?= examples/crud
 DEMO_PORT ?= 8000
 MEGA_BIN  := $(abspath $(BIN))
+# mongoeco (a MongoDB wire-protocol server in Python, for the mongo tests) needs Python >= 3.13:
+# its own venv, beside .venv. Found on PATH or under pyenv; override with MONGOECO_PYTHON=...
+MONGOECO_VENV   ?= .venv-mongoeco
+# (pyenv's shim is skipped: it exists even where it refuses to run 3.13)
+MONGOECO_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell for p in $$(which -a python3.13 2>/dev/null); do "$$p" -c "" 2>/dev/null && echo "$$p" && break; done))
+MONGOECO_STAMP  := $(MONGOECO_VENV)/.installed-mongoeco-4
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench venv mongoeco clean
 
 venv: $(STAMP)
 
@@ -20,6 +26,21 @@ $(STAMP): pyproject.toml contrib/mega-duckdb/pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+## mongoeco: the MongoDB wire server the mongo tests start (tests/plugins/mongo/conftest.py).
+## Without a Python 3.13 it says so and the mongo tests skip (or fail under MEGA_REQUIRE_SERVICES=1).
+mongoeco: $(MONGOECO_STAMP)
+
+$(MONGOECO_STAMP):
+	@if [ -z "$(MONGOECO_PYTHON)" ]; then \
+		echo "mongoeco needs Python >= 3.13 (none found; set MONGOECO_PYTHON=...): the mongo tests will skip"; \
+	else \
+		set -e; \
+		test -x $(MONGOECO_VENV)/bin/python || $(MONGOECO_PYTHON) -m venv $(MONGOECO_VENV); \
+		$(MONGOECO_VENV)/bin/python -m pip install --quiet --upgrade pip; \
+		$(MONGOECO_VENV)/bin/python -m pip install --quiet 'mongoeco>=4.11,<5' 'pymongo>=4.13,<5'; \
+		touch $@; \
+	fi
+
 ## demo: set up examples/crud (migrations, a demo account) and serve it on 127.0.0.1:8000 with
 ## SQLite, the local bus and SQLite locks: no server needed. Ctrl-C stops it.
 demo: venv
@@ -29,7 +50,7 @@ demo: venv
 	cd $(DEMO_APP) && $(MEGA_BIN)/mega serve --host 127.0.0.1 --port $(DEMO_PORT)
 
 ## test: install everything (.[all,dev]), lint and type-check, run the whole suite
-test: lint
+test: lint mongoeco
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # mypy cannot follow setuptools' editable import hook for the kernel/ -> mega remap, so it
@@ -46,4 +67,4 @@ bench: venv
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script $(BENCH_ARGS) || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info examples/crud/.mega/*.sqlite3 examples/crud/.mega/sessions examples/crud/.mega/outbox
+	rm -rf $(VENV) $(MONGOECO_VENV) build dist *.egg-info examples/crud/.mega/*.sqlite3 examples/crud/.mega/sessions examples/crud/.mega/outbox

@@ -17,6 +17,7 @@ import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import DbError, invalid
@@ -77,6 +78,20 @@ class Capabilities:
     foreign_key_actions: bool = True
     #: a table other tables' foreign keys point at can be altered
     alter_referenced_tables: bool = True
+    #: ``db.execute`` / ``fetch_*`` / ``stream_sql`` take SQL (a document dialect: no)
+    raw_sql: bool = True
+    #: foreign keys are declared in the schema and enforced by the server
+    foreign_keys: bool = True
+    #: ``db.transaction()`` is atomic (a document server may only offer it on replica sets)
+    transactions: bool = True
+    #: the smallest step of a stored datetime, in microseconds (BSON dates: 1000)
+    datetime_resolution_us: int = 1
+    #: why a flag is off, by flag name (the conformance kit shows it when it skips a case)
+    reasons: dict[str, str] = dataclass_field(default_factory=dict, compare=False, hash=False)
+
+    def reason(self, flag: str) -> str:
+        """Why ``flag`` is off, as the dialect put it (or a generic sentence)."""
+        return self.reasons.get(flag, f"the dialect declares {flag}=False")
 
 
 class Unsupported(DbError):
