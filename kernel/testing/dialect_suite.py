@@ -652,6 +652,7 @@ async def test_dialect_adds_a_foreign_key_to_an_existing_table(
 ) -> None:
     db = await db_factory()
     await _tables(db, KitTeam)
+    needs(db, "foreign_keys")
     if not db.dialect.capabilities.alter_foreign_keys:
         fk = ForeignKeyDef("fk_kit_teams_x", ("id",), "kit_teams", ("id",), "restrict")
         with pytest.raises(DbError) as err:

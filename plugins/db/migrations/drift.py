@@ -46,7 +46,8 @@ def drift(root: Path, alias: str, live: dict[str, TableInfo], dialect: Any) -> l
             problems.append(f"index {index} on {name} is missing from the database")
         keys_wanted = {fk.name for fk in table.foreign_keys()}
         keys_present = {fk.name for fk in info.foreign_keys if fk.name}
-        if keys_present or not dialect.capabilities.rebuilds_tables:
+        enforced = dialect.capabilities.foreign_keys
+        if enforced and (keys_present or not dialect.capabilities.rebuilds_tables):
             for key in sorted(keys_wanted - keys_present):
                 problems.append(f"foreign key {key} on {name} is missing from the database")
     return problems
