@@ -17,10 +17,12 @@ from .errors import (
     DbError,
     IntegrityViolation,
     InvalidQuery,
+    InvalidValue,
     QueryError,
     RetryableDbError,
     connection_lost,
     integrity,
+    invalid_value,
     lock_timeout,
     query_failed,
     retryable,
@@ -85,7 +87,9 @@ def mega_register(registry: PluginRegistry) -> None:
     registry.generator(
         "model",
         dir=scaffolds_dir() / "db",
-        description="A model in apps/<app>/models/, with a CRUD test on the embedded sqlite",
+        description="A model in apps/<app>/models/, with a CRUD test on the embedded sqlite "
+        "(on MongoDB when the project's default db is mongo)",
+        extra_tokens=_default_driver,
         files=[
             {"path": "apps/{{ app }}/models/{{ snake }}.py", "template": "model.py.tpl"},
             {"path": "tests/{{ app }}/test_{{ snake }}_model.py", "template": "test_model.py.tpl"},
@@ -106,6 +110,26 @@ def mega_register(registry: PluginRegistry) -> None:
     from .migrations.cli import migrate_cli
 
     registry.command("migrate", migrate_cli, help="Schema migrations: make, up, down, status.")
+
+
+def _default_driver(root: object, tokens: dict[str, str]) -> dict[str, str]:
+    """``driver``: the project's ``[adapters.db.default] driver`` (the model templates have a
+    MongoDB variant, as the seed had)."""
+    import tomllib
+    from pathlib import Path
+
+    driver = "sqlite"
+    for folder in (Path(str(root)), *Path(str(root)).parents):
+        config = folder / "mega.toml"
+        if config.is_file():
+            try:
+                tables = tomllib.loads(config.read_text())
+            except tomllib.TOMLDecodeError:
+                break
+            found = tables.get("adapters", {}).get("db", {}).get("default", {}).get("driver")
+            driver = found if isinstance(found, str) else driver
+            break
+    return {"driver": driver}
 
 
 def _timestamp(root: object, tokens: dict[str, str]) -> dict[str, str]:
@@ -151,6 +175,7 @@ __all__ = [
     "Int",
     "IntegrityViolation",
     "InvalidQuery",
+    "InvalidValue",
     "Json",
     "Model",
     "ModelPlan",
@@ -172,6 +197,7 @@ __all__ = [
     "connection_lost",
     "ensure_partitions",
     "integrity",
+    "invalid_value",
     "lock_timeout",
     "partition_name",
     "plugin",

@@ -353,7 +353,11 @@ class Database(ABC):
     # -- CRUD -------------------------------------------------------------------------------
 
     async def get(self, model: type[Model], key: Any) -> dict[str, Any] | None:
-        """The row whose primary key is ``key``, or None."""
+        """The row whose primary key is ``key``, or None (also for an integer key its column
+        cannot hold: no row has it, so no statement is sent to be refused)."""
+        bounds = getattr(model.__primary_key__, "bounds", None)
+        if bounds is not None and isinstance(key, int) and not bounds[0] <= key <= bounds[1]:
+            return None
         plan = self.dialect.plan(model)
         rows = await self._run(
             self._fetch, self.dialect.select_by_key(model), (plan.encode(plan.pk, key),)

@@ -10,6 +10,9 @@ db.unique_violation        a unique key or primary key      409
 db.foreign_key_violation   a row references a missing one   409
 db.not_null_violation      a required column got NULL       422
 db.check_violation         a CHECK constraint failed        422
+db.invalid_value           a value its column cannot hold   422
+                           (an integer out of range, a NUL
+                           in text on PostgreSQL, too long)
 db.retryable               deadlock, serialization failure  503
 db.connection_lost         the server went away             503
 db.query_failed            anything else the server refused 500
@@ -34,6 +37,12 @@ class IntegrityViolation(DbError):
     """A constraint refused the write; ``details`` name the constraint, table and column."""
 
     http_status = 409
+
+
+class InvalidValue(DbError):
+    """The server (or the driver, binding it) refused a value its column type cannot hold."""
+
+    http_status = 422
 
 
 class RetryableDbError(DbError):
@@ -74,6 +83,18 @@ def integrity(
     if kind in ("not_null", "check"):
         error.http_status = 422
     return error
+
+
+def invalid_value(message: str, *, column: str | None = None) -> InvalidValue:
+    """A value out of its column type's range or repertoire: bad input, not a server fault.
+    The driver's reason is kept; the statement is not (it may name columns a client must not
+    see)."""
+    where = f" (column {column!r})" if column else ""
+    return InvalidValue(
+        "db.invalid_value",
+        f"a value does not fit its column{where}: {message}",
+        {"column": column, "reason": message},
+    )
 
 
 def retryable(reason: str, message: str) -> RetryableDbError:

@@ -43,6 +43,7 @@ from mega.plugins.db import (
     TableInfo,
     connection_lost,
     integrity,
+    invalid_value,
     lock_timeout,
     retryable,
 )
@@ -319,6 +320,9 @@ class MariaDatabase(Database):
                 column=column,
                 message=message,
             )
+        # out of range, incorrect string value, too long, truncated, unsigned out of range
+        if code in (1264, 1366, 1406, 1292, 1690):
+            return invalid_value(message, column=column)
         if code == 1213:
             return retryable("deadlock detected", message)
         if code == 1205:

@@ -28,6 +28,7 @@ from mega.plugins.db import (
     TableInfo,
     connection_lost,
     integrity,
+    invalid_value,
     lock_timeout,
     retryable,
     unsupported,
@@ -287,6 +288,8 @@ class PostgresDatabase(Database):
                     column=column,
                     message=message,
                 )
+            if state.startswith("22"):  # data exception: out of range, NUL in text, too long
+                return invalid_value(message, column=column)
             if state == "40P01":
                 return retryable("deadlock detected", message)
             if state == "40001":
@@ -296,6 +299,8 @@ class PostgresDatabase(Database):
             if state.startswith("08") or state in ("57P01", "57P02", "57P03"):
                 return connection_lost(self.alias, exc)
             return None
+        if isinstance(exc, asyncpg.DataError):  # refused while binding: "value out of int64 range"
+            return invalid_value(str(exc))
         if isinstance(exc, errors.ConnectionDoesNotExistError | OSError):
             return connection_lost(self.alias, exc)
         # a terminated server connection detaches from its pool: asyncpg then says "closed"

@@ -44,6 +44,7 @@ from mega.plugins.db import (
     TableInfo,
     connection_lost,
     integrity,
+    invalid_value,
     lock_timeout,
     retryable,
     unsupported,
@@ -296,6 +297,8 @@ class SqliteDatabase(Database):
                 yield names, list(rows)
 
     def map_error(self, exc: BaseException) -> DbError | None:
+        if isinstance(exc, OverflowError):  # binding an int past 64 bits
+            return invalid_value(str(exc))
         if not isinstance(exc, sqlite3.Error):
             if isinstance(exc, ValueError) and "no active connection" in str(exc):
                 return connection_lost(self.alias, exc)
