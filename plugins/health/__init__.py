@@ -34,11 +34,18 @@ plugin = PluginSpec(
 def mega_register(registry: PluginRegistry) -> None:
     from mega.plugins.http import get
 
-    from .probes import live, ready, startup
+    from .probes import LiveBody, ReadyBody, StartupBody, live, ready, startup
 
-    registry.contribute("route", "health.live", get("/health/live", live))
-    registry.contribute("route", "health.ready", get("/health/ready", ready))
-    registry.contribute("route", "health.startup", get("/health/startup", startup))
+    # the probes answer their own JSON (not the envelope): the OpenAPI document says which
+    routes = {
+        "health.live": get("/health/live", live, responses={200: LiveBody}),
+        "health.ready": get("/health/ready", ready, responses={200: ReadyBody, 503: ReadyBody}),
+        "health.startup": get(
+            "/health/startup", startup, responses={200: StartupBody, 503: StartupBody}
+        ),
+    }
+    for name, route in routes.items():
+        registry.contribute("route", name, route)
 
 
 @hookimpl

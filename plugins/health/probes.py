@@ -6,8 +6,9 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import BaseModel
 from pydantic_core import to_json
 from starlette.responses import Response
 
@@ -65,6 +66,39 @@ class Probes:
                 outcome["detail"] = detail
         outcome["duration_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return outcome
+
+
+class CheckResult(BaseModel):
+    """One readiness check: ``ok`` or ``fail`` (with the error), and how long it took."""
+
+    status: Literal["ok", "fail"]
+    duration_ms: float
+    error: str | None = None
+    detail: Any = None
+
+
+class LiveBody(BaseModel):
+    """Liveness: the process answers; ``phase`` is the app's lifecycle phase."""
+
+    status: Literal["ok"]
+    phase: str
+
+
+class StartupBody(BaseModel):
+    """Startup: ``ok`` once every plugin booted (200), ``starting`` before (503)."""
+
+    status: Literal["ok", "starting"]
+    phase: str
+
+
+class ReadyBody(BaseModel):
+    """Readiness: ``ok`` (200) when running and every check passed, else ``fail`` (503) with
+    the checks, or the reason (shutting down)."""
+
+    status: Literal["ok", "fail"]
+    phase: str
+    checks: dict[str, CheckResult] | None = None
+    reason: str | None = None
 
 
 async def _connected() -> None:

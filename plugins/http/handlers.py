@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import inspect
 import sys
+import traceback
+import types
 import typing
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any, NotRequired, get_origin
 
-from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from starlette.requests import Request
@@ -86,6 +88,23 @@ def resolve_handler(
     return typing.cast(Callable[..., Any], getattr(controllers[owner], handler.__name__))
 
 
+#: the integers a path or query parameter annotated ``int`` accepts: what a 64-bit column holds
+#: (SQLite, PostgreSQL's bigint, MariaDB's BIGINT), so an id past it is a 422 naming the
+#: parameter, not a driver's OverflowError (and the OpenAPI document says so)
+INT64 = Field(ge=-(2**63), le=2**63 - 1)
+
+
+def bounded(annotation: Any) -> Any:
+    """``int`` (alone or in ``int | None``) bounded to 64 bits; anything else as it is."""
+    if annotation is int:
+        return Annotated[int, INT64]
+    if get_origin(annotation) in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        if int in args:
+            return typing.Union[tuple(bounded(a) for a in args)]  # noqa: UP007
+    return annotation
+
+
 def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
@@ -136,7 +155,7 @@ def compile_route(
                 annotation = Annotated[annotation, default]
                 default = default.get_default(call_default_factory=True)
                 default = ... if default is PydanticUndefined else default
-            fields[name] = (annotation, default)
+            fields[name] = (bounded(annotation), default)
             location[name] = "path" if name in path_names else "query"
             if get_origin(annotation) in (list, tuple, set, frozenset):
                 list_params.add(name)
@@ -170,12 +189,15 @@ def compile_route(
     afters = [mw.after for mw in reversed(middleware) if hasattr(mw, "after")]
     on_errors = [mw.error for mw in reversed(middleware) if hasattr(mw, "error")]
     debug = app.config.app.debug
+    status = r.status
     csrf = r.csrf and r.method in BODY_METHODS and csrf_enabled
     log = app.log
 
     async def endpoint(request: Request) -> Response:
         state = request.scope.get("state") or {}
         ctx = HttpCtx(app, request, state.get("request_id", "-"))
+        if status != 200:
+            ctx.status = status
         try:
             if csrf:
                 refused = await csrf_refusal(request)
@@ -222,20 +244,37 @@ def compile_route(
             result = fn(**kwargs)
             if inspect.isawaitable(result):
                 result = await result
-            response = (
-                result
-                if isinstance(result, Response)
-                else responses.ok(result, ctx.status, ctx.headers)
-            )
+            if isinstance(result, Response):
+                response = result
+                if response.status_code >= 400 and not getattr(response, "body", True):
+                    response = responses.bodyless(response)
+            else:
+                response = responses.ok(result, ctx.status, ctx.headers)
             for phase in afters:
                 response = await run_phase(phase, ctx, response) or response
             return response
         except Exception as exc:
             for phase in on_errors:
-                handled = await run_phase(phase, ctx, exc)
+                try:
+                    handled = await run_phase(phase, ctx, exc)
+                except Exception as failed:
+                    # a middleware that cannot render its own answer for an error must not turn
+                    # that error into another (a form page's context failing on the input the
+                    # 422 is about): the error is answered as if the phase were not there
+                    log.error(
+                        "http.middleware_error_failed",
+                        request_id=ctx.request_id,
+                        middleware=repr(getattr(phase, "__self__", phase)),
+                        handling=f"{type(exc).__name__}: {exc}",
+                        error=f"{type(failed).__name__}: {failed}",
+                        traceback="".join(traceback.format_exception(failed)),
+                    )
+                    continue
                 if handled is not None:
                     return handled
-            return responses.from_exception(exc, ctx.request_id, debug=debug, log=log)
+            return responses.from_exception(
+                exc, ctx.request_id, debug=debug, log=log, scope=request.scope
+            )
 
     handler_name = (
         f"{getattr(r.handler, '__module__', '?')}:{getattr(r.handler, '__qualname__', r.handler)}"

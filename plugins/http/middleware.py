@@ -111,6 +111,15 @@ class MegaHttpMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if message["status"] >= 500 and not scope.get(responses.LOGGED):
+                    # a 5xx a handler or middleware answered itself: still one error line
+                    self.log.error(
+                        "http.server_error",
+                        request_id=rid,
+                        status=message["status"],
+                        method=scope["method"],
+                        path=scope["path"],
+                    )
                 headers = message.get("headers", ())
                 security = self.headers
                 for key, value in headers:
@@ -151,7 +160,9 @@ class MegaHttpMiddleware:
             except Exception as exc:
                 if started:
                     raise  # the response is under way; the server will close the connection
-                response = responses.from_exception(exc, rid, debug=self.debug, log=self.log)
+                response = responses.from_exception(
+                    exc, rid, debug=self.debug, log=self.log, scope=scope
+                )
                 await response(scope, counted_receive, send_with_headers)
         finally:
             LOG_CONTEXT.reset(log_token)

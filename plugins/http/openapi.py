@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route as StarletteRoute
 
 from .handlers import Compiled
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .settings import HttpSettings
 
 REF = "#/components/schemas/{model}"
+JSON = "application/json"
 ERROR_ENVELOPE = {
     "type": "object",
     "required": ["ok", "error"],
@@ -56,12 +57,12 @@ def _schema(annotation: Any, defs: dict[str, Any], mode: str = "serialization") 
     return schema
 
 
-def build_document(app: App, compiled: list[Compiled]) -> dict[str, Any]:
+def build_document(
+    app: App, compiled: list[Compiled], settings: HttpSettings | None = None
+) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     defs: dict[str, Any] = {"ErrorEnvelope": ERROR_ENVELOPE}
-    error_ref = {
-        "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}}
-    }
+    error_page = settings is not None and bool(settings.error_page)
     for c in compiled:
         r = c.route
         operation: dict[str, Any] = {"operationId": r.name, "summary": _summary(r.handler)}
@@ -89,24 +90,7 @@ def build_document(app: App, compiled: list[Compiled]) -> dict[str, Any]:
                     "application/json": {"schema": _schema(c.body_type, defs, "validation")}
                 },
             }
-        returns = _return_annotation(r.handler)
-        data_schema = _schema(returns, defs) if returns is not None else {}
-        operation["responses"] = {
-            "200": {
-                "description": "OK",
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["ok", "data"],
-                            "properties": {"ok": {"const": True}, "data": data_schema},
-                        }
-                    }
-                },
-            },
-            "4XX": {"description": "The request was refused", **error_ref},
-            "5XX": {"description": "Server error", **error_ref},
-        }
+        operation["responses"] = _responses(c, defs, html_errors=error_page or r.page)
         paths.setdefault(r.path, {})[r.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -114,6 +98,76 @@ def build_document(app: App, compiled: list[Compiled]) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": defs},
     }
+
+
+REDIRECT = {
+    "description": "Redirect",
+    "headers": {"location": {"schema": {"type": "string"}, "required": True}},
+}
+HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+def _responses(c: Compiled, defs: dict[str, Any], *, html_errors: bool) -> dict[str, Any]:
+    """What the route answers: its success (the envelope, or what its return annotation or
+    ``page`` says), redirects of a page, the error envelope (or an error page) for 4xx/5xx,
+    and the route's own ``responses``."""
+    r = c.route
+    declared = {str(status): _declared(value, defs) for status, value in r.responses.items()}
+    found: dict[str, Any] = {}
+    if not any(status.startswith("2") for status in declared):
+        returns = _return_annotation(r.handler)
+        if isinstance(returns, type) and issubclass(returns, Response):
+            if issubclass(returns, RedirectResponse):
+                found["3XX"] = REDIRECT
+            else:
+                found[str(r.status)] = {
+                    "description": "OK",
+                    "content": {_media_type(returns): {}},
+                }
+        elif r.page:
+            found[str(r.status)] = {"description": "The page", "content": HTML}
+        else:
+            data_schema = _schema(returns, defs) if returns is not None else {}
+            found[str(r.status)] = {
+                "description": "OK",
+                "content": {
+                    JSON: {
+                        "schema": {
+                            "type": "object",
+                            "required": ["ok", "data"],
+                            "properties": {"ok": {"const": True}, "data": data_schema},
+                        }
+                    }
+                },
+            }
+    if r.page:
+        found.setdefault("3XX", REDIRECT)
+    error = {JSON: {"schema": {"$ref": REF.format(model="ErrorEnvelope")}}}
+    if html_errors:
+        error |= HTML
+    found["4XX"] = {"description": "The request was refused", "content": error}
+    found["5XX"] = {"description": "Server error", "content": error}
+    return found | declared
+
+
+def _declared(value: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    """A ``responses`` entry of a route as an OpenAPI response object."""
+    if value is None:
+        return {"description": "No body"}
+    if isinstance(value, str):
+        return {"description": value, "content": {value: {}}}
+    return {"description": _describe(value), "content": {JSON: {"schema": _schema(value, defs)}}}
+
+
+def _describe(value: Any) -> str:
+    doc = inspect.getdoc(value) if isinstance(value, type) else None
+    return doc.splitlines()[0] if doc else getattr(value, "__name__", "Response")
+
+
+def _media_type(returns: type[Response]) -> str:
+    """What a Response class says it sends; ``*/*`` when the class leaves it to each answer."""
+    media_type = getattr(returns, "media_type", None)
+    return media_type if isinstance(media_type, str) else "*/*"
 
 
 def _summary(handler: Any) -> str:
@@ -128,8 +182,6 @@ def _return_annotation(handler: Any) -> Any:
         return None
     if returns is None or returns is type(None):
         return None
-    if isinstance(returns, type) and issubclass(returns, Response):
-        return None
     return returns
 
 
@@ -143,7 +195,7 @@ def openapi_routes(
 
     async def document(request: Request) -> Response:
         if "json" not in cache:
-            body = build_document(app, holder["compiled"])
+            body = build_document(app, holder["compiled"], settings)
             from pydantic_core import to_json
 
             cache["json"] = Response(to_json(body), media_type="application/json")

@@ -7,8 +7,9 @@ contribute more with ``registry.contribute("route", name, route(...))``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from mega import MegaConfigError
@@ -16,6 +17,7 @@ from mega.appmodules import import_app_modules
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)(?::[a-z]+)?}")
+_STATUS = re.compile(r"^[1-5](\d\d|XX)$")
 
 
 class Route(NamedTuple):
@@ -28,6 +30,16 @@ class Route(NamedTuple):
     middleware: tuple[Any, ...] = ()
     #: check the CSRF token on unsafe methods of session-cookie requests (see sessions)
     csrf: bool = True
+    #: the status of a successful enveloped answer (``ctx.status`` starts at it; 201 for a
+    #: create), as the OpenAPI document lists it
+    status: int = 200
+    #: a page for browsers: it answers HTML, redirects (3xx) and error pages besides the
+    #: envelope, and the OpenAPI document says so
+    page: bool = False
+    #: more answers for the OpenAPI document, by status (``"3XX"`` ranges too): a type (the
+    #: JSON body's schema, as sent, not enveloped), a media type string (``"text/html"``), or
+    #: None (no body); a 2xx given here replaces the documented envelope
+    responses: Mapping[int | str, Any] = MappingProxyType({})
 
     @property
     def path_params(self) -> list[str]:
@@ -42,6 +54,9 @@ def route(
     name: str | None = None,
     middleware: Sequence[Any] = (),
     csrf: bool = True,
+    status: int = 200,
+    page: bool = False,
+    responses: Mapping[int | str, Any] | None = None,
 ) -> Route:
     """A route; ``name`` defaults to the handler's ``Controller.method`` in snake words."""
     verb = method.upper()
@@ -61,8 +76,33 @@ def route(
             f"route {verb} {path}: handler {handler!r} is not callable",
             {"path": path},
         )
+    if not 100 <= status <= 399:
+        raise MegaConfigError(
+            "http.invalid_route",
+            f"route {verb} {path}: status={status} is not a success (100-399); errors are "
+            "raised, not declared",
+            {"path": path, "status": status},
+        )
+    for key in responses or {}:
+        if not _STATUS.match(str(key)):
+            raise MegaConfigError(
+                "http.invalid_route",
+                f"route {verb} {path}: responses key {key!r} is not a status (404) or a range "
+                "('4XX')",
+                {"path": path, "status": key},
+            )
     default = getattr(handler, "__qualname__", "handler").replace(".", ":").lower()
-    return Route(verb, path, handler, name or default, tuple(middleware), csrf)
+    return Route(
+        verb,
+        path,
+        handler,
+        name or default,
+        tuple(middleware),
+        csrf,
+        status,
+        page,
+        MappingProxyType(dict(responses or {})),
+    )
 
 
 def get(path: str, handler: Callable[..., Any], **kw: Any) -> Route:

@@ -129,3 +129,18 @@ def test_health_needs_the_http_plugin():
         App.from_dict({"app": {"plugins": ["health"]}}, environ={})
     assert err.value.code == "plugin.missing_requirement"
     assert "plugin 'health' requires 'http'" in err.value.message
+
+
+async def test_the_openapi_document_describes_what_each_probe_answers(tmp_path):
+    import jsonschema_rs  # schemathesis's validator (the dev extra)
+
+    async with boot_app(config(tmp_path), environ={}) as app:
+        async with http_client(app) as client:
+            doc = (await client.get("/openapi.json")).json()
+            bodies = {p: await client.get(f"/health/{p}") for p in ("live", "ready", "startup")}
+    for probe, response in bodies.items():
+        answers = doc["paths"][f"/health/{probe}"]["get"]["responses"]
+        schema = answers[str(response.status_code)]["content"]["application/json"]["schema"]
+        document = {**schema, "components": doc["components"]}
+        jsonschema_rs.Draft202012Validator(document).validate(response.json())
+    assert set(doc["paths"]["/health/ready"]["get"]["responses"]) >= {"200", "503"}

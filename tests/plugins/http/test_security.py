@@ -136,11 +136,14 @@ async def test_sessions_on_redis_survive_across_app_instances(http_project):
 
 
 async def test_without_a_secret_the_session_is_off_and_says_how_to_turn_it_on(http_project):
-    async with http_project(FILES) as (_, client):
+    # a 5xx says how to fix it to the developer (debug, and the log), never to every client
+    async with http_project(FILES, debug=True) as (_, client):
         response = await client.post("/bump")
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "http.session_off"
-    assert "MEGA__PLUGINS__HTTP__SESSION__SECRET_KEY" in response.json()["error"]["message"]
+    assert (
+        "MEGA__PLUGINS__HTTP__SESSION__SECRET_KEY" in response.json()["error"]["details"]["error"]
+    )
 
 
 async def test_a_short_session_secret_is_refused_at_boot(http_project):
