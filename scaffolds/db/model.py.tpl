@@ -1,4 +1,4 @@
-"""The {{ Name }} model: table ``{{ snake }}s``.
+{% if driver == "mongo" %}{% include "model_mongo.py.tpl" %}{% else %}"""The {{ Name }} model: table ``{{ snake }}s``.
 
 Fields are columns; see docs/db.md in mega's repository for every field kind and option.
 """
@@ -14,3 +14,4 @@ class {{ Name }}(Model):
     # `id = BigInt(primary_key=True)` is added for you
     name = String(120)
     notes = Text(nullable=True)
+{% endif %}

@@ -1,4 +1,4 @@
-from mega.testing import scratch_db
+{% if driver == "mongo" %}{% include "test_model_mongo.py.tpl" %}{% else %}from mega.testing import scratch_db
 
 from apps.{{ app }}.models.{{ snake }} import {{ Name }}
 
@@ -20,3 +20,4 @@ async def test_{{ snake }}_crud():
 def test_{{ snake }}_validates_input():
     assert {{ Name }}.validate({"name": "ok"}) == {"name": "ok"}
     assert "name" in {{ Name }}.json_schema()["required"]
+{% endif %}
