@@ -302,7 +302,14 @@ class MongoDialect(Dialect):
         if isinstance(cond, And | Or):
             conjunction = isinstance(cond, And) is not negate  # De Morgan under a negation
             items = [self._render(model, c, negate) for c in cond.items]
-            return {"$and" if conjunction else "$or": items}
+            if not conjunction:
+                return {"$or": items}
+            merged: dict[str, Any] = {}
+            for item in items:  # {a: …, b: …} rather than $and: simpler for the planner
+                if not merged.keys().isdisjoint(item):
+                    return {"$and": items}
+                merged.update(item)
+            return merged
         if isinstance(cond, Not):
             return self._render(model, cond.item, not negate)
         raise invalid(
