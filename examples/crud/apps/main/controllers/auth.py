@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse
 from mega.plugins.http import HttpCtx
 
 from ..services.auth_service import AuthService
+from ..services.passwords import MIN_LENGTH, STRENGTH
 from ..web import done, page, wants_json
 
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -18,7 +19,13 @@ EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 class Registration(BaseModel):
     email: str = Field(max_length=254, pattern=EMAIL)
     name: str = Field(min_length=1, max_length=100)
-    password: str = Field(max_length=200)  # strength: services/passwords.py, with a clear message
+    # strength is checked by services/passwords.py (a page explains it in the reader's
+    # language); the OpenAPI document states the rule too
+    password: str = Field(
+        max_length=200,
+        description=STRENGTH,
+        json_schema_extra={"minLength": MIN_LENGTH},
+    )
     locale: Literal["en", "ko"] = "en"
 
 

@@ -7,14 +7,14 @@ register_page = FormPage("auth/register.html")
 login_page = FormPage("auth/login.html")
 
 routes = [
-    get("/register", Auth.register_form, name="auth.register_form"),
-    post("/register", Auth.register, name="auth.register", middleware=[register_page]),
-    get("/login", Auth.login_form, name="auth.login_form"),
-    post("/login", Auth.login, name="auth.login", middleware=[login_page]),
-    post("/logout", Auth.logout, name="auth.logout"),
-    get("/locale/{lang}", Auth.switch_locale, name="locale"),
+    get("/register", Auth.register_form, name="auth.register_form", page=True),
+    post("/register", Auth.register, name="auth.register", middleware=[register_page], page=True),
+    get("/login", Auth.login_form, name="auth.login_form", page=True),
+    post("/login", Auth.login, name="auth.login", middleware=[login_page], page=True),
+    post("/logout", Auth.logout, name="auth.logout", page=True),
+    get("/locale/{lang}", Auth.switch_locale, name="locale", page=True),
     # the JSON API: same handlers
-    post("/api/register", Auth.register, name="api.register"),
+    post("/api/register", Auth.register, name="api.register", status=201),
     post("/api/login", Auth.login, name="api.login"),
     post("/api/logout", Auth.logout, name="api.logout"),
     get("/api/session", Auth.session, name="api.session"),

@@ -18,33 +18,39 @@ async def board_context(ctx: HttpCtx) -> dict[str, Any]:
 
 
 login = [RequireLogin]
+page = {"page": True}  # HTML, redirects, form pages: what the OpenAPI document says
 
 routes = [
-    get("/boards", Boards.index, name="boards.index", middleware=login),
+    get("/boards", Boards.index, name="boards.index", middleware=login, **page),
     post(
         "/boards",
         Boards.create,
         name="boards.create",
         middleware=[RequireLogin, FormPage("boards/list.html", boards_context)],
+        **page,
     ),
-    get("/boards/{board_id}", Boards.show, name="boards.show", middleware=login),
+    get("/boards/{board_id}", Boards.show, name="boards.show", middleware=login, **page),
     post(
         "/boards/{board_id}/notes",
         Boards.add_note,
         name="boards.add_note",
         middleware=[RequireLogin, FormPage("boards/show.html", board_context)],
+        **page,
     ),
-    post("/boards/{board_id}/delete", Boards.delete, name="boards.delete", middleware=login),
-    get("/logs", Boards.logs, name="logs", middleware=[RequireLogin, RequireAdmin]),
+    post(
+        "/boards/{board_id}/delete", Boards.delete, name="boards.delete", middleware=login, **page
+    ),
+    get("/logs", Boards.logs, name="logs", middleware=[RequireLogin, RequireAdmin], **page),
     # the JSON API: same handlers
     get("/api/boards", Boards.index, name="api.boards.index", middleware=login),
-    post("/api/boards", Boards.create, name="api.boards.create", middleware=login),
+    post("/api/boards", Boards.create, name="api.boards.create", middleware=login, status=201),
     get("/api/boards/{board_id}", Boards.show, name="api.boards.show", middleware=login),
     post(
         "/api/boards/{board_id}/notes",
         Boards.add_note,
         name="api.boards.add_note",
         middleware=login,
+        status=201,
     ),
     get("/api/logs", Boards.logs, name="api.logs", middleware=[RequireLogin, RequireAdmin]),
 ]

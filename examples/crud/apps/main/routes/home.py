@@ -12,4 +12,4 @@ async def home(ctx: HttpCtx) -> RedirectResponse:
     return RedirectResponse("/boards" if signed_in else "/login", status_code=303)
 
 
-routes = [get("/", home, name="home")]
+routes = [get("/", home, name="home", page=True)]

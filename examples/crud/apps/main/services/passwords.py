@@ -18,6 +18,10 @@ _hasher = PasswordHasher()  # argon2id, the library's current recommended parame
 _DUMMY = _hasher.hash("not-a-real-password")
 
 MIN_LENGTH = 10
+STRENGTH = (
+    f"at least {MIN_LENGTH} characters, not only letters nor only digits, and not containing "
+    "the e-mail's name"
+)
 
 
 def check_strength(password: str, email: str = "") -> None:
