@@ -40,7 +40,7 @@ from mega.plugins.db.database import (
     _name,
     _Tx,
 )
-from mega.plugins.db.errors import invalid, query_failed
+from mega.plugins.db.errors import invalid, invalid_value, query_failed
 from mega.plugins.db.expressions import Order
 
 from .dialect import Documents, MongoDialect
@@ -218,6 +218,8 @@ class MongoDatabase(Database):
     # -- errors -----------------------------------------------------------------------------
 
     def map_error(self, exc: BaseException) -> DbError | None:
+        if isinstance(exc, OverflowError):  # BSON holds 64-bit integers
+            return invalid_value(str(exc))
         errors = self._pymongo.errors if self._pymongo is not None else None
         if errors is None or not isinstance(exc, errors.PyMongoError):
             return None
@@ -410,6 +412,8 @@ class MongoDatabase(Database):
             doc = await coll.find_one(
                 {"_id": {"$eq": docs.encode_key(key)}}, session=self._session()
             )
+        except OverflowError:
+            return None  # a key no document can have
         except Exception as exc:
             raise self._fail(exc, f"find_one {docs.collection}") from exc
         return None if doc is None else docs.row(doc)

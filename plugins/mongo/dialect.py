@@ -25,7 +25,7 @@ from mega.plugins.db import (
     integrity,
 )
 from mega.plugins.db.dialect import Converter, enum_value, to_utc
-from mega.plugins.db.errors import invalid
+from mega.plugins.db.errors import invalid, invalid_value
 from mega.plugins.db.expressions import And, Compare, InList, IsNull, Like, Not, Or
 from mega.plugins.db.fields import Field
 
@@ -126,7 +126,8 @@ class Documents:
         self.checks = tuple(
             (name, field)
             for name, field in model.__fields__.items()
-            if name != self.pk and (not field.nullable or field.kind == "enum")
+            if field.kind in ("int", "bigint")
+            or (name != self.pk and (not field.nullable or field.kind == "enum"))
         )
         decoders = {}
         for name, field in model.__fields__.items():
@@ -147,7 +148,7 @@ class Documents:
             else:
                 value = values[name]
             if value is None:
-                if field.nullable:
+                if field.nullable or field.primary_key:  # a key left out is generated
                     continue
                 raise integrity(
                     "not_null",
@@ -156,6 +157,13 @@ class Documents:
                     column=name,
                     message=f"{self.model.__name__}.{name} needs a value",
                 )
+            if field.kind in ("int", "bigint"):
+                low, high = field.bounds  # type: ignore[attr-defined]
+                if isinstance(value, int) and not low <= value <= high:
+                    raise invalid_value(
+                        f"{value} is outside {field.kind}'s range {low}..{high}", column=name
+                    )
+                continue
             if field.kind == "enum" and enum_value(value) not in field.values:  # type: ignore[attr-defined]
                 raise integrity(
                     "check",

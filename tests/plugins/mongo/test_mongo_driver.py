@@ -10,7 +10,9 @@ import pytest
 
 from mega.errors import MegaConfigError
 from mega.plugins.db import (
+    BigInt,
     DbError,
+    Int,
     IntegrityViolation,
     InvalidQuery,
     Json,
@@ -211,3 +213,25 @@ async def test_raw_sql_is_refused_with_the_way_out(mongo_db: MongoDatabase) -> N
     await _notes(mongo_db)
     stats = await mongo_db.command({"count": "notes"})
     assert stats["n"] == 3
+
+
+class Gauge(Model):
+    __table__ = "gauges"
+    id = Int(primary_key=True)
+    small = Int(nullable=True)
+    big = BigInt(nullable=True)
+
+
+async def test_a_value_its_field_cannot_hold_is_invalid_input(mongo_db: MongoDatabase) -> None:
+    from mega.plugins.db import CreateTable, InvalidValue
+
+    await mongo_db.apply([CreateTable(Gauge.table_def())])
+    await mongo_db.insert(Gauge, {"id": 1, "small": 2**31 - 1, "big": 2**63 - 1})
+    for values in ({"id": 2, "small": 2**31}, {"id": 3, "big": 2**63}, {"id": 2**40}):
+        with pytest.raises(InvalidValue) as err:
+            await mongo_db.insert(Gauge, values)
+        assert err.value.code == "db.invalid_value" and err.value.http_status == 422
+    with pytest.raises(InvalidValue):
+        await mongo_db.update(Gauge, {"small": -(2**31) - 1}, Gauge.id == 1)
+    assert await mongo_db.get(Gauge, 2**70) is None  # a key no document can have
+    assert await mongo_db.count(Gauge) == 1
