@@ -1,7 +1,8 @@
 """examples/crud in headless Chromium, as a new user meets it after `make demo`: register, sign
-in, create / edit / delete a user, page through the list, switch to Korean, see a second
-browser's session appear on a board's presence list, sign out. A screenshot of every step is
-kept in build/artifacts/crud-e2e/ (MEGA_ARTIFACTS overrides build/artifacts)."""
+in, find only their own profile editable, watch the demo administrator create / edit / delete a
+user in another browser, page through the list, switch to Korean, see a second browser's session
+appear on a board's presence list, sign out. A screenshot of every step is kept in
+build/artifacts/crud-e2e/ (MEGA_ARTIFACTS overrides build/artifacts)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def _artifacts() -> Path:
 
 
 async def test_a_new_user_walks_through_the_app(crud, chromium):
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import Page, async_playwright, expect
 
     shots = _artifacts()
     _, url = crud.serve()
@@ -29,8 +30,8 @@ async def test_a_new_user_walks_through_the_app(crud, chromium):
         try:
             page = await browser.new_page(locale="en-US")
 
-            async def shot(name: str) -> None:
-                await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+            async def shot(name: str, on: Page | None = None) -> None:
+                await (on or page).screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
             # register: a taken e-mail and a weak password are explained on the form first
             await page.goto(f"{url}/register")
@@ -64,35 +65,50 @@ async def test_a_new_user_walks_through_the_app(crud, chromium):
             await expect(page.locator(".who")).to_have_text("Signed in as Eun Seo")
             await shot("02-signed-in")
 
-            # create a user
+            # a member sees the list but edits only their own profile
             await page.click("[data-nav=users]")
-            await page.click("#new-user")
-            await page.fill("#f-email", "tester@example.com")
-            await page.fill("#f-name", "Aaron Tester")
-            await page.fill("#f-password", "first-pass-11")
-            await page.select_option("#f-level_id", label="Silver")
-            await page.click("#save")
-            await expect(page.locator(".flash")).to_have_text("User Aaron Tester created.")
-            row = page.locator("tr[data-email='tester@example.com']")
+            await expect(page.locator("#new-user")).to_have_count(0)
+            await expect(page.locator("#users button.delete")).to_have_count(0)
+            await page.click("[data-nav=profile]")
+            await expect(page.locator("#f-name")).to_have_value("Eun Seo")
+            await expect(page.locator("#f-type_id")).to_have_count(0)  # administrators only
+
+            # the demo administrator, in another browser: create a user
+            admin = await (await browser.new_context(locale="en-US")).new_page()
+            await admin.goto(f"{url}/login")
+            await admin.fill("#f-email", DEMO[0])
+            await admin.fill("#f-password", DEMO[1])
+            await admin.click("form.card button[type=submit]")
+            await admin.click("[data-nav=users]")
+            await admin.click("#new-user")
+            await admin.fill("#f-email", "tester@example.com")
+            await admin.fill("#f-name", "Aaron Tester")
+            await admin.fill("#f-password", "first-pass-11")
+            await admin.select_option("#f-level_id", label="Silver")
+            await admin.click("#save")
+            await expect(admin.locator(".flash")).to_have_text("User Aaron Tester created.")
+            row = admin.locator("tr[data-email='tester@example.com']")
             await expect(row).to_contain_text("Silver")
-            await shot("03-user-created")
+            await shot("03-user-created", admin)
 
             # edit it
             await row.locator("a.edit").click()
-            await page.fill("#f-name", "Aaron Edited")
-            await page.click("#save")
-            await expect(page.locator(".flash")).to_have_text("User saved.")
-            await expect(page.locator("tr[data-email='tester@example.com']")).to_contain_text(
+            await admin.fill("#f-name", "Aaron Edited")
+            await admin.click("#save")
+            await expect(admin.locator(".flash")).to_have_text("User saved.")
+            await expect(admin.locator("tr[data-email='tester@example.com']")).to_contain_text(
                 "Aaron Edited"
             )
-            await shot("04-user-edited")
+            await shot("04-user-edited", admin)
 
             # delete it
-            await page.locator("tr[data-email='tester@example.com'] button.delete").click()
-            await expect(page.locator(".flash")).to_have_text("User deleted.")
-            await expect(page.locator("tr[data-email='tester@example.com']")).to_have_count(0)
-            await shot("05-user-deleted")
+            await admin.locator("tr[data-email='tester@example.com'] button.delete").click()
+            await expect(admin.locator(".flash")).to_have_text("User deleted.")
+            await expect(admin.locator("tr[data-email='tester@example.com']")).to_have_count(0)
+            await shot("05-user-deleted", admin)
+            await admin.context.close()
 
+            await page.click("[data-nav=users]")
             # page through the list: 26 users, 10 a page
             first_page = await page.locator("#users tbody tr").all_inner_texts()
             await page.click("#next-page")

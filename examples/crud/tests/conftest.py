@@ -160,3 +160,15 @@ async def member(app: Any) -> dict[str, Any]:
         "password": password,
         "name": "Mina Park",
     }
+
+
+@pytest_asyncio.fixture
+async def admin(app: Any) -> dict[str, Any]:
+    """A registered administrator: {"id", "email", "password", "name"}."""
+    from apps.main.services.auth_service import AuthService
+
+    password = "admin-desk-2026"
+    user = await AuthService(app.ctx()).register(
+        email="ada@example.com", name="Ada Admin", password=password, type_code="admin"
+    )
+    return {"id": user["id"], "email": "ada@example.com", "password": password, "name": "Ada Admin"}

@@ -45,11 +45,22 @@ def test_every_key_the_views_and_code_use_is_translated():
     assert len(used) > 60
 
 
-def test_every_form_error_the_services_raise_has_a_translated_message():
-    en = _catalog("en")
-    codes = {"auth.locked"}  # TooManyAttempts
-    for path in (APP / "services").glob("*.py"):
-        codes |= set(re.findall(r'FieldError\(\s*"([a-z_.]+)"', path.read_text("utf-8")))
-    assert len(codes) >= 6
-    missing = sorted(code for code in codes if f"errors.{code}" not in en)
-    assert not missing, missing
+def _error_codes() -> set[str]:
+    """Every error code the app raises or answers with: FieldError, Forbidden, NotFound and
+    the rest (services/), the refusals the middleware sends (``fail(…, "code", …)``)."""
+    codes = {"auth.locked", "auth.required"}  # TooManyAttempts, NotSignedIn
+    raised = r'(?:FieldError|Forbidden|NotFound|AppError)\(\s*"([a-z_.]+)"'
+    for path in [*(APP / "services").glob("*.py"), APP / "middleware.py", APP / "web.py"]:
+        text = path.read_text("utf-8")
+        codes |= set(re.findall(raised, text))
+        codes |= set(re.findall(r'fail\(\s*\d+,\s*"([a-z_.]+)"', text))
+    return codes
+
+
+def test_every_error_the_app_raises_is_explained_in_english_and_korean():
+    codes = _error_codes()
+    assert len(codes) >= 16 and {"users.edit_forbidden", "boards.not_owner"} <= codes
+    for lang in ("en", "ko"):
+        catalog = _catalog(lang)
+        missing = sorted(code for code in codes if f"errors.{code}" not in catalog)
+        assert not missing, (lang, missing)

@@ -9,8 +9,7 @@ from apps.main.models.user import User
 from apps.main.models.wallet import Wallet
 from apps.main.services.auth_service import AuthService
 from tests.pages import errors_on, flash_on
-
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
+from tests.test_avatars import PNG
 
 
 async def _signed_in(browser, member):
@@ -68,8 +67,8 @@ async def test_the_list_page_shows_a_page_and_a_link_to_the_next(app, browser, m
     assert 'id="next-page"' not in second.text
 
 
-async def test_create_edit_and_delete_a_user_through_the_pages(app, browser, member):
-    await _signed_in(browser, member)
+async def test_an_admin_creates_edits_and_deletes_a_user_through_the_pages(app, browser, admin):
+    await _signed_in(browser, admin)
     await browser.get("/users/new")
     page = await browser.submit(
         "/users",
@@ -116,8 +115,8 @@ async def test_create_edit_and_delete_a_user_through_the_pages(app, browser, mem
     assert await db.count(Wallet, where={"user_id": created["id"]}) == 0  # cascaded
 
 
-async def test_a_form_with_errors_comes_back_with_messages_and_what_was_typed(app, browser, member):
-    await _signed_in(browser, member)
+async def test_a_form_with_errors_comes_back_with_messages_and_what_was_typed(app, browser, admin):
+    await _signed_in(browser, admin)
     await browser.get("/users/new")
     page = await browser.submit(
         "/users",
@@ -127,7 +126,7 @@ async def test_a_form_with_errors_comes_back_with_messages_and_what_was_typed(ap
     assert errors_on(page) == ["Enter a valid e-mail address.", "Enter a whole number."]
     assert 'value="Kept Name"' in page.text and 'value="bad"' in page.text
     assert '<option value="1" selected>' in page.text.replace("  ", " ") or "selected" in page.text
-    assert await app.ctx().db().count(User) == 1
+    assert await app.ctx().db().count(User) == 1  # the administrator alone
 
 
 async def test_an_avatar_too_large_for_the_app_is_explained_on_the_form(app, browser, member):
@@ -169,9 +168,9 @@ async def test_an_upload_over_the_servers_limit_is_refused_before_it_is_read(
 
 
 async def test_the_api_creates_updates_and_deletes_with_the_same_handlers(
-    app, client, browser, member
+    app, client, browser, member, admin
 ):
-    await _signed_in(browser, member)
+    await _signed_in(browser, admin)
     headers = {"x-csrf-token": (await client.get("/api/session")).json()["data"]["csrf_token"]}
     created = await client.post(
         "/api/users",
@@ -205,9 +204,10 @@ async def test_the_api_needs_a_signed_in_user(client):
 
 
 async def test_deleting_a_user_takes_their_boards_and_notes_along(app, member):
+    from apps.main.services.access import SYSTEM
     from apps.main.services.boards_service import BoardsService
     from apps.main.services.users_service import UsersService
 
     await BoardsService(app.ctx()).create(member["id"], "Mine", None, "first")
-    await UsersService(app.ctx()).delete(member["id"], actor=None)
+    await UsersService(app.ctx()).delete(member["id"], actor=SYSTEM)
     assert await app.ctx().db().count(Board) == 0

@@ -1,4 +1,5 @@
-"""Route middleware of the app: sign-in required, and forms that show their own errors."""
+"""The app's middleware: who is signed in, sign-in and permission checks, errors in the reader's
+language, and forms that show their own errors."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from mega.plugins.http.responses import fail
 
 from .models.user import User
 from .models.user_type import UserType
-from .services.errors import TooManyAttempts
-from .web import current_user_id, field_errors, login_redirect, page, wants_json
+from .services.access import Actor
+from .services.errors import Forbidden, NotFound, NotSignedIn, TooManyAttempts
+from .web import actor, current_user_id, field_errors, login_redirect, page, wants_json
 
 
 class CurrentUser:
@@ -37,7 +39,7 @@ class RequireLogin:
         if getattr(ctx.request.state, "user", None) is not None:
             return None
         if wants_json(ctx):
-            return fail(401, "auth.required", "sign in first: POST /api/login")
+            return fail(401, "auth.required", ctx.t("errors.auth.required"))
         return login_redirect(ctx)
 
 
@@ -47,9 +49,34 @@ class RequireAdmin:
     def before(self, ctx: HttpCtx) -> Response | None:
         if ctx.request.state.user["is_admin"]:
             return None
-        return fail(
-            403, "auth.admin_only", "only administrators see this: sign in with an admin account"
-        )
+        return fail(403, "auth.admin_only", ctx.t("errors.auth.admin_only"))
+
+
+Rule = Callable[[Actor, HttpCtx], None]
+
+
+class Allow:
+    """After RequireLogin: asks a rule of ``services/access.py`` before the input is read, so a
+    refused request is refused whatever it sends (validation tells it nothing) and a form never
+    re-renders someone else's data with its errors. The service asks again when it acts."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+
+    def before(self, ctx: HttpCtx) -> None:
+        self.rule(actor(ctx), ctx)
+
+
+class LocalizedErrors:
+    """App-wide: a refusal (403, 404, 401: ``services/errors.py``) answers in the reader's
+    language, on the error page and in the JSON envelope alike; code and details stay for
+    programs. Form errors are shown beside their fields by ``FormPage``."""
+
+    def error(self, ctx: HttpCtx, exc: BaseException) -> Response | None:
+        if not isinstance(exc, Forbidden | NotFound | NotSignedIn):
+            return None
+        message = ctx.t(f"errors.{exc.code}", **exc.details)
+        return fail(exc.http_status, exc.code, message, exc.details)
 
 
 FormContext = Callable[[HttpCtx], Awaitable[dict[str, Any]]]

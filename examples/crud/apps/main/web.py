@@ -15,7 +15,8 @@ from starlette.responses import RedirectResponse, Response
 from mega import MegaError
 from mega.plugins.http import HttpCtx
 
-from .services.errors import FieldError, TooManyAttempts
+from .services.access import Actor
+from .services.errors import FieldError, NotSignedIn, TooManyAttempts
 
 # pydantic error types a page explains in the reader's language (others: pydantic's text)
 LOCALIZED_TYPES = (
@@ -38,6 +39,15 @@ def wants_json(ctx: HttpCtx) -> bool:
 def current_user_id(ctx: HttpCtx) -> int | None:
     value = ctx.session.get("user_id")
     return int(value) if value is not None else None
+
+
+def actor(ctx: HttpCtx) -> Actor:
+    """The signed-in user as the services' rules see them (``CurrentUser`` loaded them and
+    their type on this request, so a changed type counts at once)."""
+    user = getattr(ctx.request.state, "user", None)
+    if user is None:
+        raise NotSignedIn()
+    return Actor(id=int(user["id"]), is_admin=bool(user["is_admin"]))
 
 
 def flash(ctx: HttpCtx, key: str, **values: Any) -> None:

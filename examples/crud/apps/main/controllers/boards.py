@@ -10,7 +10,7 @@ from mega.plugins.http import HttpCtx
 
 from ..services.boards_service import BoardsService
 from ..services.log_service import LogService
-from ..web import current_user_id, done, respond
+from ..web import actor, current_user_id, done, respond
 
 
 class NewBoard(BaseModel):
@@ -56,7 +56,7 @@ class BoardsController:
         return done(ctx, f"/boards/{board_id}", {"id": note_id}, "flash.note_added", status=201)
 
     async def delete(self, ctx: HttpCtx, board_id: int) -> Any:
-        await BoardsService(ctx).delete(board_id, _user(ctx))
+        await BoardsService(ctx).delete(board_id, actor=actor(ctx))
         return done(ctx, "/boards", {"deleted": board_id}, "flash.board_deleted")
 
     async def logs(self, ctx: HttpCtx, limit: int = Field(default=50, ge=1, le=500)) -> Any:

@@ -4,7 +4,7 @@ from apps.main.controllers.boards import BoardsController as Boards
 from apps.main.middleware import FormPage, RequireAdmin, RequireLogin
 from apps.main.services.boards_service import BoardsService
 
-from mega.plugins.http import HttpCtx, get, post
+from mega.plugins.http import HttpCtx, delete, get, post
 
 
 async def boards_context(ctx: HttpCtx) -> dict[str, Any]:
@@ -52,5 +52,6 @@ routes = [
         middleware=login,
         status=201,
     ),
+    delete("/api/boards/{board_id}", Boards.delete, name="api.boards.delete", middleware=login),
     get("/api/logs", Boards.logs, name="api.logs", middleware=[RequireLogin, RequireAdmin]),
 ]

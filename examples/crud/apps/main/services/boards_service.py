@@ -9,7 +9,9 @@ from mega import Ctx
 from ..models.board import Board
 from ..models.note import Note
 from ..models.user import User
-from .errors import Forbidden, NotFound
+from . import access
+from .access import Actor
+from .errors import NotFound
 from .log_service import LogService
 
 
@@ -56,12 +58,12 @@ class BoardsService:
         )
         return int(note_id)
 
-    async def delete(self, board_id: int, user_id: int) -> None:
+    async def delete(self, board_id: int, *, actor: Actor) -> None:
+        """Only the board's owner (``access``): boards are shared, not moderated."""
         board = await self.get(board_id)
-        if board["owner_id"] != user_id:
-            raise Forbidden("boards.not_owner", "only the board's owner may delete it")
+        access.check_delete_board(actor, board)
         await self.db.delete(Board, Board.id == board_id)  # its notes: cascade
-        await LogService(self.ctx).write("board.deleted", user_id, board=board_id)
+        await LogService(self.ctx).write("board.deleted", actor.id, board=board_id)
 
     async def _names(self, ids: set[int]) -> dict[int, str]:
         if not ids:

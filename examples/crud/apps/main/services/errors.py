@@ -1,7 +1,10 @@
 """The app's own errors: stable codes, a message for people, details for programs.
 
-Messages are locale keys (``errors.<code>``) so a page shows them in the reader's language; the
-JSON API sends the code, the English text and the details.
+Each code has a message in the locale catalogs (``errors.<code>``). A form shows its errors beside
+the fields in the reader's language (``middleware.FormPage``); a refusal (``Forbidden``,
+``NotFound``, ``NotSignedIn``) answers in that language on the error page and in the JSON
+envelope (``middleware.LocalizedErrors``). Other JSON errors carry the English text given here.
+The code and the details never change with the language: programs read those.
 """
 
 from __future__ import annotations
@@ -42,4 +45,13 @@ class NotFound(AppError):
 
 
 class Forbidden(AppError):
+    """Signed in, but the rules (``services/access.py``) do not allow it."""
+
     http_status = 403
+
+
+class NotSignedIn(AppError):
+    http_status = 401
+
+    def __init__(self) -> None:
+        super().__init__("auth.required", "sign in first: POST /api/login")

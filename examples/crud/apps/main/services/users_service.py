@@ -1,4 +1,7 @@
-"""UsersService: the users list (filters, keyset pages), create, edit, delete."""
+"""UsersService: the users list (filters, keyset pages), create, edit, delete.
+
+Every method that reads private data or writes takes the ``actor`` and asks ``access`` first.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +14,18 @@ from ..models.user import User
 from ..models.user_level import UserLevel
 from ..models.user_type import UserType
 from ..models.wallet import Wallet
+from . import access
+from .access import Actor
 from .auth_service import AuthService
+from .avatars import image_type
 from .errors import FieldError, NotFound
 from .log_service import LogService
 from .passwords import check_strength, hash_password
 
 PUBLIC = ("id", "email", "name", "locale", "type_id", "level_id", "created_at", "updated_at")
 MAX_AVATAR_BYTES = 256 * 1024
-AVATAR_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+ROLE_FIELDS = ("type_id", "level_id")  # administrators only
+PROFILE_FIELDS = ("email", "name", "password", "locale")  # the user themselves, or an admin
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:
@@ -61,14 +68,21 @@ class UsersService:
             raise NotFound("users.not_found", f"no user {user_id}", {"id": user_id})
         return row
 
-    async def wallet(self, user_id: int) -> dict[str, Any] | None:
+    async def wallet(self, user_id: int, *, actor: Actor) -> dict[str, Any] | None:
+        """The user's wallet, for them and administrators; None for anyone else."""
+        if not access.may_see_wallet(actor, user_id):
+            return None
         found = await self.db.find(Wallet, where={"user_id": user_id}, limit=1)
         return found[0] if found else None
 
-    async def create(self, data: dict[str, Any], *, actor: int | None) -> int:
-        refs = await self.references()
-        types = {t["id"]: t["code"] for t in refs["types"]}
-        levels = {lv["id"]: lv["code"] for lv in refs["levels"]}
+    async def profile(self, user_id: int, *, actor: Actor) -> dict[str, Any]:
+        user = public(await self.get(user_id))
+        return {"user": user, "wallet": await self.wallet(user_id, actor=actor)}
+
+    async def create(self, data: dict[str, Any], *, actor: Actor) -> int:
+        """A user of any type and level: administrators only (registration makes members)."""
+        access.check_create_users(actor)
+        types, levels = await self._reference_codes()
         if data["type_id"] not in types or data["level_id"] not in levels:
             raise FieldError("users.unknown_reference", "type_id", "unknown user type or level")
         user = await AuthService(self.ctx).register(
@@ -79,7 +93,7 @@ class UsersService:
             type_code=types[data["type_id"]],
             level_code=levels[data["level_id"]],
         )
-        await LogService(self.ctx).write("user.created", actor, target=user["id"])
+        await LogService(self.ctx).write("user.created", actor.id, target=user["id"])
         return int(user["id"])
 
     async def update(
@@ -87,31 +101,39 @@ class UsersService:
         user_id: int,
         data: dict[str, Any],
         *,
-        actor: int | None,
-        avatar: tuple[bytes, str] | None = None,
+        actor: Actor,
+        avatar: bytes | None = None,
     ) -> None:
-        await self.get(user_id)
-        changes = {k: v for k, v in data.items() if v is not None and k != "password"}
+        """Change a profile: the user themselves or an administrator; type and level:
+        administrators only (``access``). ``avatar``: the uploaded bytes, checked here."""
+        access.check_edit_user(actor, user_id)
+        user = await self.get(user_id)
+        role = {k for k in ROLE_FIELDS if data.get(k) is not None and data[k] != user[k]}
+        if role:
+            access.check_role_change(actor, user_id, role)
+            types, levels = await self._reference_codes()
+            known = {"type_id": types, "level_id": levels}
+            if any(data[k] not in known[k] for k in role):
+                raise FieldError("users.unknown_reference", "type_id", "unknown user type or level")
+        changes = {
+            k: v
+            for k, v in data.items()
+            if v is not None and k in PROFILE_FIELDS and k != "password"
+        }
+        changes |= {k: data[k] for k in role}
         if data.get("password"):
-            check_strength(data["password"], data.get("email") or "")
+            check_strength(data["password"], data.get("email") or user["email"])
             changes["password_hash"] = await hash_password(data["password"])
         if avatar is not None:
-            content, content_type = avatar
-            if content_type not in AVATAR_TYPES:
-                raise FieldError(
-                    "users.avatar_type",
-                    "avatar",
-                    f"the avatar is {content_type}; use one of {', '.join(AVATAR_TYPES)}",
-                )
-            if len(content) > MAX_AVATAR_BYTES:
+            if len(avatar) > MAX_AVATAR_BYTES:
                 raise FieldError(
                     "users.avatar_too_large",
                     "avatar",
-                    f"the avatar is {len(content) // 1024} KB; the limit is "
+                    f"the avatar is {len(avatar) // 1024} KB; the limit is "
                     f"{MAX_AVATAR_BYTES // 1024} KB",
                     limit_bytes=MAX_AVATAR_BYTES,
                 )
-            changes |= {"avatar": content, "avatar_type": content_type}
+            changes |= {"avatar": avatar, "avatar_type": image_type(avatar)}
         if "email" in changes:
             changes["email"] = changes["email"].strip().lower()
             taken = await self.db.find(
@@ -122,10 +144,18 @@ class UsersService:
         if changes:
             await self.db.update(User, changes, User.id == user_id)
         await LogService(self.ctx).write(
-            "user.updated", actor, target=user_id, fields=sorted(changes)
+            "user.updated", actor.id, target=user_id, fields=sorted(changes)
         )
 
-    async def delete(self, user_id: int, *, actor: int | None) -> None:
+    async def delete(self, user_id: int, *, actor: Actor) -> None:
+        """Administrators only, and never their own account (``access``)."""
+        access.check_delete_user(actor, user_id)
         await self.get(user_id)
         await self.db.delete(User, User.id == user_id)  # wallet, boards, notes: cascade
-        await LogService(self.ctx).write("user.deleted", actor, target=user_id)
+        await LogService(self.ctx).write("user.deleted", actor.id, target=user_id)
+
+    async def _reference_codes(self) -> tuple[dict[int, str], dict[int, str]]:
+        refs = await self.references()
+        types = {t["id"]: t["code"] for t in refs["types"]}
+        levels = {lv["id"]: lv["code"] for lv in refs["levels"]}
+        return types, levels
