@@ -253,8 +253,9 @@ class MongoDatabase(Database):
                 message=message,
             )
         if code == _VALIDATION:
+            kind, column = _validation_failure(details)
             return integrity(
-                "check", constraint="$jsonSchema", table=None, column=None, message=message
+                kind, constraint="$jsonSchema", table=None, column=column, message=message
             )
         if code in _UNAUTHORIZED or _AUTH_MESSAGE.search(message):
             return DbError(
@@ -751,6 +752,21 @@ class MongoDatabase(Database):
         from .lock import migration_lock
 
         return migration_lock(self, name, timeout_s)
+
+
+def _validation_failure(details: Mapping[str, Any]) -> tuple[str, str | None]:
+    """``(kind, field)`` of a ``$jsonSchema`` refusal: a missing required field is a not-null
+    violation, anything else a check violation (MongoDB's errInfo names the rule)."""
+    info = details.get("errInfo") or {}
+    rules = (info.get("details") or {}).get("schemaRulesNotSatisfied") or []
+    for rule in rules:
+        if rule.get("operatorName") == "required" and rule.get("missingProperties"):
+            return "not_null", str(rule["missingProperties"][0])
+    for rule in rules:
+        for prop in rule.get("propertiesNotSatisfied") or []:
+            name = prop.get("propertyName")
+            return "check", prop.get("title", name) if name == "_id" else name
+    return "check", None
 
 
 def _unauthorized(exc: BaseException) -> bool:

@@ -235,3 +235,23 @@ async def test_a_value_its_field_cannot_hold_is_invalid_input(mongo_db: MongoDat
         await mongo_db.update(Gauge, {"small": -(2**31) - 1}, Gauge.id == 1)
     assert await mongo_db.get(Gauge, 2**70) is None  # a key no document can have
     assert await mongo_db.count(Gauge) == 1
+
+
+async def test_the_servers_validator_refusals_name_the_field(mongo_db: MongoDatabase) -> None:
+    """What mega's own checks let through (a wrong type) or never see (a raw insert) the
+    collection's $jsonSchema refuses, mapped to the same codes."""
+    keys = await _notes(mongo_db)
+    with pytest.raises(IntegrityViolation) as err:
+        await mongo_db.update(Note, {"title": 42}, Note.id == keys[0])  # type: ignore[dict-item]
+    assert err.value.code == "db.check_violation" and err.value.details["column"] == "title"
+    error = mongo_db.map_error(await _refusal(mongo_db, {"_id": 9, "tags": []}))
+    assert error is not None and error.code == "db.not_null_violation"
+    assert error.details["column"] == "title"
+
+
+async def _refusal(db: MongoDatabase, doc: dict[str, Any]) -> BaseException:
+    try:
+        await db.collection(Note).insert_one(doc)
+    except Exception as exc:
+        return exc
+    raise AssertionError("the validator let it in")
