@@ -11,23 +11,35 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mega.plugins.db import (
+    AddColumn,
+    AlterColumn,
     Capabilities,
     Condition,
+    CreateIndex,
+    CreateTable,
     Dialect,
+    DropColumn,
+    DropIndex,
+    DropTable,
     IndexDef,
     Order,
+    RawSQL,
+    RenameColumn,
+    RenameTable,
     Table,
     integrity,
 )
 from mega.plugins.db.dialect import Converter, enum_value, to_utc
 from mega.plugins.db.errors import invalid, invalid_value
 from mega.plugins.db.expressions import And, Compare, InList, IsNull, Like, Not, Or
-from mega.plugins.db.fields import Field
+from mega.plugins.db.fields import MISSING, Field
+from mega.plugins.db.schema import constraint_name
 
 if TYPE_CHECKING:
     from mega.plugins.db import Model
@@ -390,10 +402,69 @@ class MongoDialect(Dialect):
             options["partialFilterExpression"] = self.filter(_model_of(index.where), index.where)
         return keys, options
 
-    # SQL rendering does not apply: the driver runs schema ops itself (MongoDatabase.apply)
-    def ddl(self, op: Any) -> list[str]:
-        from mega.plugins.db import unsupported
+    # -- dry run (``mega migrate sql``) --------------------------------------------------------
 
-        raise unsupported(self.name, "SQL DDL", "mongo applies schema ops as commands")
+    def ddl(self, op: Any) -> list[str]:
+        """The database commands ``op`` runs, as JSON (what ``mega migrate sql`` prints; the
+        driver applies ops itself, ``MongoDatabase.apply``). Validator edits are shown as the
+        rule merged into the collection's current ``$jsonSchema``."""
+        return [json.dumps(c, default=str, ensure_ascii=False) for c in self.commands(op)]
+
+    def commands(self, op: Any) -> list[dict[str, Any]]:
+        def index(table: str, ix: IndexDef) -> dict[str, Any]:
+            keys, options = self.index_spec(ix)
+            return {"createIndexes": table, "indexes": [{"key": dict(keys), **options}]}
+
+        def update(table: str, change: dict[str, Any], query: Any = None) -> dict[str, Any]:
+            return {
+                "update": table,
+                "updates": [{"q": query or {}, "u": change, "multi": True}],
+                "bypassDocumentValidation": True,
+            }
+
+        if isinstance(op, CreateTable):
+            table = op.table
+            unique = [
+                IndexDef(constraint_name("uq", table.name, [c.name]), (c.name,), unique=True)
+                for c in table.unique_columns()
+            ]
+            return [
+                {"create": table.name, "validator": self.json_schema(table)},
+                *(index(table.name, ix) for ix in [*unique, *table.all_indexes()]),
+            ]
+        if isinstance(op, DropTable):
+            return [{"drop": op.name}]
+        if isinstance(op, RenameTable):
+            return [{"renameCollection": op.old, "to": op.new}]
+        if isinstance(op, AddColumn | AlterColumn):
+            rule = {op.column.name: self.property_schema(op.column)}
+            out: list[dict[str, Any]] = [
+                {"collMod": op.table, "validator": {"$jsonSchema": {"properties": rule}}}
+            ]
+            default = op.column.default
+            if isinstance(op, AddColumn) and default is not MISSING and not callable(default):
+                value = {"$set": {op.column.name: self.encode_default(op.column)}}
+                out.append(update(op.table, value, {op.column.name: {"$exists": False}}))
+            return out
+        if isinstance(op, DropColumn):
+            return [update(op.table, {"$unset": {op.column: ""}})]
+        if isinstance(op, RenameColumn):
+            return [update(op.table, {"$rename": {op.old: op.new}}, {op.old: {"$exists": True}})]
+        if isinstance(op, CreateIndex):
+            return [index(op.table, op.index)]
+        if isinstance(op, DropIndex):
+            return [{"dropIndexes": op.table, "index": op.name}]
+        if isinstance(op, RawSQL):
+            if op.dialects is not None and self.name not in op.dialects:
+                return []
+            try:
+                return [json.loads(op.sql)]
+            except ValueError:
+                from mega.plugins.db import unsupported
+
+                raise unsupported(
+                    self.name, f"the SQL step {op.sql[:60]!r}", "write it as a JSON command"
+                ) from None
+        return []  # foreign keys and partitions: nothing on MongoDB
 
     TYPES: ClassVar[dict[str, str]] = {kind: "/".join(t) for kind, t in BSON_TYPES.items()}

@@ -1,6 +1,6 @@
 """A `mega new` project switched to `driver = "mongo"`: `mega g model` renders the mongo model
-and a test that passes against the server, and `mega migrate make/up/status/check/down` work
-unchanged."""
+and a test that passes against the server, and `mega migrate make/sql/up/status/check/down` work
+unchanged (`sql` prints the database commands)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ def test_generated_model_migrations_and_test_on_mongo(
         assert "MongoDatabase" in test.read_text()
 
         assert "create_posts.py" in mega("migrate", "make", "create_posts", cwd=project).stdout
+        commands = mega("migrate", "sql", cwd=project).stdout  # the dry run: JSON commands
+        assert '{"create": "blog_posts", "validator": {"$jsonSchema":' in commands
+        assert '"createIndexes": "blog_posts"' in commands
         assert "applied 1 migration(s)" in mega("migrate", "up", cwd=project).stdout
         status = mega("migrate", "status", cwd=project).stdout
         assert status.startswith("applied ") and "create_posts" in status
