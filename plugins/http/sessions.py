@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -46,6 +46,9 @@ class Session(MutableMapping[str, Any]):
         self.modified = False
         self.rotated = False
         self.rotated_from: str | None = None
+        #: called by ``rotate()``: the middleware renews the CSRF value there, so a token
+        #: handed out later in the same request (a sign-in's answer) is the new one
+        self.on_rotate: Callable[[], None] | None = None
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
@@ -75,6 +78,8 @@ class Session(MutableMapping[str, Any]):
         self.id = _new_id()
         self.created = time.time()
         self.modified = True
+        if self.on_rotate is not None:
+            self.on_rotate()
 
 
 def _new_id() -> str:
@@ -113,6 +118,7 @@ class SessionMiddleware:
         raw, raw_csrf = _cookies(scope, self.cookie, self.csrf_cookie)
         session = await self._load(raw)
         csrf = CsrfState(self.csrf, raw_csrf)
+        session.on_rotate = csrf.renew  # a token known before login must not work after it
         scope["session"] = session
         scope["mega.session_cookie"] = raw is not None
         scope[SCOPE_KEY] = csrf
@@ -122,8 +128,6 @@ class SessionMiddleware:
             if message["type"] == "http.response.start":
                 header = await self._save(session, had_cookie=raw is not None, flags=flags)
                 cookies = [] if header is None else [(b"set-cookie", header)]
-                if session.rotated and not csrf.issued and csrf.value is not None:
-                    csrf.renew()  # a token known before login must not work after it
                 if csrf.issued:
                     value = f"{self.settings.csrf_cookie_name}={csrf.value}"
                     age = self.settings.absolute_timeout_s

@@ -29,6 +29,11 @@ class Auth:
 
     async def token(self, ctx: HttpCtx) -> str:
         return ctx.csrf_token
+
+    async def login_api(self, ctx: HttpCtx, body: Credentials) -> dict:
+        ctx.session.rotate()
+        ctx.session["user"] = body.email
+        return {"user": body.email, "csrf_token": ctx.csrf_token}
 """
 ROUTES = """
 from mega.plugins.http import get, post
@@ -37,7 +42,8 @@ from apps.main.controllers.auth import Auth
 routes = [get("/login", Auth.form, name="login_form"),
           post("/login", Auth.login, name="login"),
           post("/api/echo", Auth.api, name="echo"),
-          get("/token", Auth.token, name="token")]
+          get("/token", Auth.token, name="token"),
+          post("/api/login", Auth.login_api, name="login_api")]
 """
 VIEW = '<form method="post">{{ csrf_field() }}<input name="email"></form>'
 FILES = {
@@ -138,3 +144,16 @@ async def test_signing_in_renews_the_token(http_project):
         assert after != before
         fresh = await client.post("/api/echo", json=FORM, headers={"x-csrf-token": after})
         assert fresh.status_code == 200
+
+
+async def test_the_token_a_sign_in_answers_with_works_after_it(http_project):
+    async with http_project(FILES, SESSION) as (_, client):
+        before = (await client.get("/token")).json()["data"]
+        signed_in = await client.post("/api/login", json=FORM, headers={"x-csrf-token": before})
+        assert signed_in.status_code == 200, signed_in.text
+        after = signed_in.json()["data"]["csrf_token"]
+        assert after != before  # rotated with the session
+        echoed = await client.post("/api/echo", json=FORM, headers={"x-csrf-token": after})
+        assert echoed.status_code == 200, echoed.text
+        stale = await client.post("/api/echo", json=FORM, headers={"x-csrf-token": before})
+        assert stale.status_code == 403
