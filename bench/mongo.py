@@ -9,7 +9,9 @@ Same server, same database, interleaved rounds (the order of the two sides alter
 - page: a filtered keyset page of 20 — ``db.page(..., after=cursor)`` (the opaque cursor
   encoded and decoded) vs ``find(filter + keyset condition).sort(...).limit(21)``.
 
-Each ratio is the median of per-round throughput ratios, mega / raw (target >= 0.85 each).
+Each ratio is the median of per-round throughput ratios, mega / raw (target >= 0.85 each);
+the client CPU per call of each side (``time.process_time``) is a figure: it shows what mega
+adds whatever the server's speed.
 The server is ``--url`` / ``MEGA_TEST_MONGO_URL``, else a mongoeco started from .venv-mongoeco
 (``make mongoeco``) on a free port — a MongoDB wire server in Python, slower than mongod, so the
 client-side overhead is a smaller share there; ``--motor`` also times motor's
@@ -108,7 +110,8 @@ async def bench(url: str, rounds: int, n: int, motor: bool) -> dict[str, dict[st
     )
     raw = raw_client[name]
     results: dict[str, dict[str, list[float]]] = {
-        op: {"mega": [], "raw": []} for op in ("insert", "get", "page")
+        op: {"mega": [], "raw": [], "mega_cpu": [], "raw_cpu": []}
+        for op in ("insert", "get", "page")
     }
     try:
         await db.apply([CreateTable(m.table_def()) for m in (Item, Insert, RawInsert)])
@@ -174,12 +177,12 @@ async def bench(url: str, rounds: int, n: int, motor: bool) -> dict[str, dict[st
         for r in range(rounds):
             for op, (ours, theirs) in sides.items():
                 count = n if op != "insert" else max(10, n // 4)
-                first, second = (ours, theirs) if r % 2 == 0 else (theirs, ours)
-                a = await timed(first, count)
-                b = await timed(second, count)
-                mega_rate, raw_rate = (a, b) if first is ours else (b, a)
-                results[op]["mega"].append(mega_rate)
-                results[op]["raw"].append(raw_rate)
+                order = [("mega", ours), ("raw", theirs)]
+                for side, call in order if r % 2 == 0 else order[::-1]:
+                    cpu = time.process_time()
+                    results[op][side].append(await timed(call, count))
+                    # client CPU per call: what mega adds, whatever the server's speed
+                    results[op][f"{side}_cpu"].append((time.process_time() - cpu) / count * 1e6)
         if motor:
             results["motor_get"] = await bench_motor(url, name, keys, rounds, n, raw_get)
     finally:
@@ -219,7 +222,7 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("MEGA_TEST_MONGO_URL"))
     parser.add_argument("--motor", action="store_true", help="also time motor (if installed)")
     args = parser.parse_args()
-    rounds, n = (5, 80) if args.quick else (11, 200)
+    rounds, n = (9, 100) if args.quick else (15, 200)
     proc = None
     url = args.url
     if not url:
@@ -240,6 +243,8 @@ def main() -> None:
         )
         figures[f"mega_{op}_per_s"] = round(med(sides["mega"]))
         figures[f"raw_{op}_per_s"] = round(med(sides["raw"]))
+        figures[f"mega_{op}_client_cpu_us"] = round(med(sides["mega_cpu"]), 1)
+        figures[f"raw_{op}_client_cpu_us"] = round(med(sides["raw_cpu"]), 1)
         print(
             f"{op:7} mega {med(sides['mega']):8.0f}/s  raw {med(sides['raw']):8.0f}/s  "
             f"ratio {ratios[f'{op}_vs_raw']:.3f}",

@@ -141,7 +141,6 @@ class MongoDatabase(Database):
             socketTimeoutMS=options.socket_timeout_ms,
             appname=options.app_name,
             tz_aware=True,
-            tzinfo=dt.UTC,
             uuidRepresentation="standard",
         )
         try:
