@@ -49,7 +49,7 @@ demo: venv
 	cd $(DEMO_APP) && $(MEGA_BIN)/python scripts/seed.py --port $(DEMO_PORT)
 	cd $(DEMO_APP) && $(MEGA_BIN)/mega serve --host 127.0.0.1 --port $(DEMO_PORT)
 
-## test: install everything (.[all,dev]), lint and type-check, run the whole suite
+## test: install everything (.[all,dev], and mongoeco's own venv), lint and type-check, run the whole suite
 test: lint mongoeco
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
