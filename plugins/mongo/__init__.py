@@ -11,6 +11,7 @@ from mega import PluginRegistry, PluginSpec, hookimpl
 
 from .database import MongoDatabase, MongoOptions
 from .dialect import MongoDialect, like_regex
+from .schema import ttl_index
 
 plugin = PluginSpec(
     name="mongo",
@@ -31,4 +32,4 @@ def mega_register(registry: PluginRegistry) -> None:
     registry.dialect("mongo", MongoDialect)
 
 
-__all__ = ["MongoDatabase", "MongoDialect", "MongoOptions", "like_regex", "plugin"]
+__all__ = ["MongoDatabase", "MongoDialect", "MongoOptions", "like_regex", "plugin", "ttl_index"]

@@ -45,6 +45,21 @@ if TYPE_CHECKING:
 INTERNAL = frozenset({COUNTERS, "mega_locks"})
 
 
+def ttl_index(collection: str, field: str, *, seconds: int, name: str | None = None) -> RawSQL:
+    """A migration op creating a TTL index: MongoDB deletes a document ``seconds`` after the
+    datetime in ``field`` (``op.sql`` carrying the ``createIndexes`` command; other dialects
+    skip it). Undo it with ``op.drop_index(collection, name)``."""
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+        raise ValueError(f"ttl_index seconds={seconds!r}; expected an int >= 0")
+    index = {
+        "key": {field: 1},
+        "name": name or constraint_name("ttl", collection, [field]),
+        "expireAfterSeconds": seconds,
+    }
+    command = {"createIndexes": collection, "indexes": [index]}
+    return RawSQL(json.dumps(command), dialects=("mongo",))
+
+
 async def apply_op(db: MongoDatabase, op: Op) -> None:
     try:
         await _apply(db, op)

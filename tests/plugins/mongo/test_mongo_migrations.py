@@ -236,3 +236,23 @@ async def test_two_runners_at_once_apply_each_migration_once(
         await other.close()
     assert sorted(len(r) for r in results) == [0, 1]
     assert await mongo_db.collection("mega_migrations").count_documents({}) == 1
+
+
+async def test_a_ttl_index_is_an_op_other_dialects_skip(mongo_db: MongoDatabase) -> None:
+    from mega.plugins.db import CreateTable, DateTime, DropIndex, Model
+    from mega.plugins.mongo import ttl_index
+
+    write = ttl_index("sessions", "seen_at", seconds=3_600)
+    assert write.dialects == ("mongo",)
+
+    class Session(Model):
+        __table__ = "sessions"
+        seen_at = DateTime()
+
+    await mongo_db.apply([CreateTable(Session.table_def()), write])
+    indexes = {ix["name"]: ix async for ix in await mongo_db.collection("sessions").list_indexes()}
+    assert indexes["ttl_sessions_seen_at"]["expireAfterSeconds"] == 3_600
+    assert '"expireAfterSeconds": 3600' in mongo_db.dialect.ddl(write)[0]
+    await mongo_db.apply([DropIndex("sessions", "ttl_sessions_seen_at")])
+    with pytest.raises(ValueError):
+        ttl_index("sessions", "seen_at", seconds=-1)
