@@ -375,6 +375,11 @@ class MongoDialect(Dialect):
             spec["maxLength"] = field.length  # type: ignore[attr-defined]
         return spec
 
+    def introspected_type(self, field: Field) -> str:
+        """The type ``introspect`` reads back for ``field`` (``mega migrate check`` compares
+        them): its BSON types, ``any`` for JSON."""
+        return "/".join(BSON_TYPES.get(field.kind, ["any"]))
+
     def json_schema(self, table: Table) -> dict[str, Any]:
         """The ``$jsonSchema`` validator of a table definition: types, required fields,
         enums and lengths (documents may carry more fields)."""

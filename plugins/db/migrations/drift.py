@@ -18,6 +18,7 @@ def drift(root: Path, alias: str, live: dict[str, TableInfo], dialect: Any) -> l
     expected = {name: normalize(t) for name, t in Journal(root, alias).tables().items()}
     partitions = {p for info in live.values() for p in info.partitions}
     problems = []
+    type_of = getattr(dialect, "introspected_type", None)
     for name in sorted(set(expected) - set(live)):
         problems.append(f"table {name} is in the snapshot but not in the database")
     for name in sorted(set(live) - set(expected) - partitions - {TABLE}):
@@ -38,6 +39,14 @@ def drift(root: Path, alias: str, live: dict[str, TableInfo], dialect: Any) -> l
             ):
                 want = "nullable" if column.nullable else "NOT NULL"
                 problems.append(f"column {name}.{column.name} should be {want}")
+            # a dialect that reads types back in its own spelling may compare them (mongo: the
+            # BSON types of the $jsonSchema validator)
+            expected_type = type_of(column) if type_of is not None and column else None
+            if expected_type is not None and expected_type != column_info.type:
+                problems.append(
+                    f"column {name}.{column_info.name} is {column_info.type} in the database, "
+                    f"{expected_type} in the migrations"
+                )
         wanted = {ix.name for ix in table.indexes} | {
             constraint_name("uq", name, [c.name]) for c in table.unique_columns()
         }

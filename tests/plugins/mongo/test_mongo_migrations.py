@@ -168,6 +168,15 @@ async def test_model_edits_migrate_up_keep_documents_and_down_to_empty(
         "index uq_users_email on users is missing from the database",
     ]
     await db._database().drop_collection("stray")
+    # a validator edited behind the journal's back: its rule for full_name says int
+    from mega.plugins.mongo.schema import _schema, _set_schema
+
+    schema = await _schema(db, "users")
+    await _set_schema(db, "users", _retyped(schema, "full_name", ["int"]))
+    assert "column users.full_name is int in the database, string in the migrations" in drift(
+        models_project, "default", await db.introspect(), db.dialect
+    )
+    await _set_schema(db, "users", schema)
     await db.collection("users").create_index([("email", 1)], name="uq_users_email", unique=True)
     undone = await Migrator(db, load_migrations(models_project)).down(steps=len(STEPS))
     assert len(undone) == len(STEPS)
@@ -256,3 +265,8 @@ async def test_a_ttl_index_is_an_op_other_dialects_skip(mongo_db: MongoDatabase)
     await mongo_db.apply([DropIndex("sessions", "ttl_sessions_seen_at")])
     with pytest.raises(ValueError):
         ttl_index("sessions", "seen_at", seconds=-1)
+
+
+def _retyped(schema: dict[str, Any], field: str, types: list[str]) -> dict[str, Any]:
+    properties = {**schema["properties"], field: {**schema["properties"][field], "bsonType": types}}
+    return {**schema, "properties": properties}
