@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import re
+import urllib.parse
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -106,43 +107,50 @@ class MongoDatabase(Database):
         self._ids: dict[str, tuple[int, int]] = {}
         self._id_locks: dict[str, asyncio.Lock] = {}
         self._pymongo: Any = None
+        path = urllib.parse.urlsplit(options.url).path.lstrip("/")
+        self._database_name = options.database or path or None
 
     # -- lifecycle --------------------------------------------------------------------------
 
     @property
     def database_name(self) -> str:
+        """The database's name: ``database``, else the URL's path, else ``mega``."""
         return self._database_name or "mega"
-
-    _database_name: str | None = None
 
     async def connect(self) -> None:
         pymongo = import_driver("pymongo", extra="mongo", what="the mongo db driver")
         self._pymongo = pymongo
         options = self.options
         safe_url = redact(options.url)
-        try:
-            from pymongo.uri_parser import parse_uri
 
-            parsed = parse_uri(options.url)
-        except Exception as exc:
-            raise MegaConfigError(
+        def bad_url(reason: str) -> MegaConfigError:
+            return MegaConfigError(
                 "mongo.invalid_url",
-                f"adapters.db.{self.alias}.url {safe_url!r} is not a MongoDB URL ({exc}); "
+                f"adapters.db.{self.alias}.url {safe_url!r} is not a MongoDB URL ({reason}); "
                 "expected mongodb://[user:password@]host[:port][/database][?options]",
                 {"alias": self.alias, "url": safe_url},
-            ) from None
-        self._database_name = options.database or parsed.get("database") or "mega"
-        client = pymongo.AsyncMongoClient(
-            options.url,
-            minPoolSize=options.pool_min,
-            maxPoolSize=options.pool_max,
-            serverSelectionTimeoutMS=options.server_selection_timeout_ms,
-            connectTimeoutMS=options.connect_timeout_ms,
-            socketTimeoutMS=options.socket_timeout_ms,
-            appname=options.app_name,
-            tz_aware=True,
-            uuidRepresentation="standard",
-        )
+            )
+
+        if not options.url.startswith(("mongodb://", "mongodb+srv://")):
+            raise bad_url("it must start with mongodb:// or mongodb+srv://")
+        path = urllib.parse.urlsplit(options.url).path.lstrip("/")
+        self._database_name = options.database or path or "mega"
+        try:
+            # builds and validates only: SRV lookups and connections happen in the background
+            client = pymongo.AsyncMongoClient(
+                options.url,
+                minPoolSize=options.pool_min,
+                maxPoolSize=options.pool_max,
+                serverSelectionTimeoutMS=options.server_selection_timeout_ms,
+                connectTimeoutMS=options.connect_timeout_ms,
+                socketTimeoutMS=options.socket_timeout_ms,
+                appname=options.app_name,
+                tz_aware=True,
+                uuidRepresentation="standard",
+                connect=False,
+            )
+        except (pymongo.errors.InvalidURI, pymongo.errors.ConfigurationError, ValueError) as exc:
+            raise bad_url(str(exc)) from None
         try:
             hello = await client.admin.command("hello")
             # needs the credentials where the server asks for them (ping does not)

@@ -73,6 +73,19 @@ async def test_a_bad_url_is_a_config_error_with_the_password_masked() -> None:
         await db.connect()
     assert err.value.code == "mongo.invalid_url"
     assert "hunter2" not in err.value.message and "***" in err.value.message
+    other = MongoDatabase(alias="x", options=MongoOptions(url="postgresql://127.0.0.1/shop"))
+    with pytest.raises(MegaConfigError) as err:
+        await other.connect()
+    assert err.value.code == "mongo.invalid_url" and "mongodb://" in err.value.message
+
+
+def test_the_database_comes_from_the_option_or_the_urls_path() -> None:
+    def name(**options: Any) -> str:
+        return MongoDatabase(alias="x", options=MongoOptions(**options)).database_name
+
+    assert name(url="mongodb://h/shop?authSource=admin", database="other") == "other"
+    assert name(url="mongodb://h/shop?authSource=admin") == "shop"
+    assert name() == "mega"
 
 
 async def test_an_unreachable_server_fails_within_the_selection_timeout() -> None:
