@@ -39,7 +39,7 @@ from typing import Any
 
 import pytest
 
-from mega.errors import MegaValidationError
+from mega.errors import MegaLifecycleError, MegaValidationError
 from mega.plugins.db import (
     AddColumn,
     AddForeignKey,
@@ -506,6 +506,63 @@ async def test_dialect_nested_transactions_are_savepoints(db_factory: DatabaseFa
         async with db.transaction():
             await db.insert(KitTeam, {"name": "inner-2"})
     assert sorted(r["name"] for r in await db.find(KitTeam)) == ["inner-2", "outer"]
+
+
+async def test_dialect_on_commit_runs_after_a_commit_only(db_factory: DatabaseFactory) -> None:
+    db = await db_factory()
+    await _tables(db, KitTeam)
+    needs(db, "transactions")
+    seen: list[str] = []
+
+    def note(what: str) -> Callable[[], Awaitable[None]]:
+        async def callback() -> None:
+            # after the COMMIT, outside the transaction: another connection sees the row
+            seen.append(f"{what}:{await db.count(KitTeam)}")
+
+        return callback
+
+    with pytest.raises(MegaLifecycleError) as err:
+        db.on_commit(note("outside"))
+    assert err.value.code == "db.no_transaction"
+    async with db.transaction():
+        await db.insert(KitTeam, {"name": "a"})
+        db.on_commit(note("first"))
+        db.on_commit(note("second"))
+        assert seen == []
+    assert seen == ["first:1", "second:1"]
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            db.on_commit(note("rolled back"))
+            raise RuntimeError("boom")
+    if db.dialect.capabilities.savepoints:
+        async with db.transaction():
+            with pytest.raises(RuntimeError):
+                async with db.transaction():
+                    db.on_commit(note("savepoint rolled back"))
+                    raise RuntimeError("inner")
+            db.on_commit(note("outer"))
+    assert seen[2:] == (["outer:1"] if db.dialect.capabilities.savepoints else [])
+
+
+async def test_dialect_a_task_outliving_its_transaction_runs_outside_it(
+    db_factory: DatabaseFactory,
+) -> None:
+    db = await db_factory()
+    await _tables(db, KitTeam)
+    needs(db, "transactions")
+    go = asyncio.Event()
+
+    async def later() -> int:
+        await go.wait()
+        assert not db.in_transaction  # its context still names the finished transaction
+        await db.insert(KitTeam, {"name": "later"})  # before: the released connection
+        return await db.count(KitTeam)
+
+    async with db.transaction():
+        task = asyncio.create_task(later())
+        await db.insert(KitTeam, {"name": "inside"})
+    go.set()
+    assert await task == 2
 
 
 # -- errors ------------------------------------------------------------------------------------

@@ -49,6 +49,9 @@ class _Tx:
     depth: int = 0
     #: callbacks to run once the outermost transaction committed (``Database.on_commit``)
     after_commit: list[Callable[[], Awaitable[Any]]] = dataclass_field(default_factory=list)
+    #: False once its block ended: a task started inside the block (which inherited the
+    #: context) and still running after it is no longer in the transaction
+    open: bool = True
 
 
 @dataclass
@@ -184,8 +187,13 @@ class Database(ABC):
         with self._around(self, sql):
             return await type(self)._run(self, call, sql, params)  # the class's, not ours
 
-    async def _run(self, call: Callable[..., Any], sql: str, params: Sequence[Any]) -> Any:
+    def _current(self) -> _Tx | None:
+        """The transaction open in this task's context, if any."""
         tx = self._tx.get()
+        return tx if tx is not None and tx.open else None
+
+    async def _run(self, call: Callable[..., Any], sql: str, params: Sequence[Any]) -> Any:
+        tx = self._current()
         try:
             if tx is not None:
                 return await call(tx.conn, sql, params)
@@ -198,7 +206,7 @@ class Database(ABC):
 
     @property
     def in_transaction(self) -> bool:
-        return self._tx.get() is not None
+        return self._current() is not None
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
@@ -206,7 +214,7 @@ class Database(ABC):
 
         Every call the task makes on this adapter inside the block uses the transaction.
         Callbacks given to ``on_commit`` inside the block run after the COMMIT succeeded."""
-        tx = self._tx.get()
+        tx = self._current()
         if tx is not None:
             async with self._savepoint(tx):
                 yield self
@@ -218,10 +226,12 @@ class Database(ABC):
             try:
                 yield self
             except BaseException:
+                tx.open = False
                 self._tx.reset(token)
                 with contextlib.suppress(Exception):  # a lost connection cannot roll back
                     await self._execute(conn, "ROLLBACK", ())
                 raise
+            tx.open = False
             self._tx.reset(token)
             await self._control(conn, "COMMIT")
         # after the connection went back to the pool: a callback may use the database itself
@@ -241,7 +251,7 @@ class Database(ABC):
         transaction; one that raises is logged and the others still run. Outside a
         transaction this raises ``db.no_transaction``: there is nothing to wait for.
         """
-        tx = self._tx.get()
+        tx = self._current()
         if tx is None:
             raise MegaLifecycleError(
                 "db.no_transaction",
@@ -317,7 +327,7 @@ class Database(ABC):
     ) -> AsyncIterator[tuple[list[str], list[Sequence[Any]]]]:
         """``_stream`` inside a transaction (server cursors need one), errors mapped."""
         async with self.transaction():
-            tx = self._tx.get()
+            tx = self._current()
             assert tx is not None
             try:
                 async for names, rows in self._stream(tx.conn, sql, params, batch):

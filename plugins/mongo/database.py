@@ -334,14 +334,14 @@ class MongoDatabase(Database):
     # -- transactions -----------------------------------------------------------------------
 
     def _session(self) -> Any:
-        tx = self._tx.get()
+        tx = self._current()
         return None if tx is None else tx.conn
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
         """A multi-document transaction (a replica set or mongos; ``transactions = "on"``
         for a server known to support them). They do not nest: no savepoints."""
-        if self._tx.get() is not None:
+        if self._current() is not None:
             raise unsupported("mongo", "nested transactions (savepoints)", "use one transaction")
         if not self.dialect.capabilities.transactions:
             raise unsupported(
@@ -363,10 +363,12 @@ class MongoDatabase(Database):
             try:
                 yield self
             except BaseException:
+                tx.open = False
                 self._tx.reset(token)
                 with contextlib.suppress(Exception):  # a lost connection cannot abort
                     await session.abort_transaction()
                 raise
+            tx.open = False
             self._tx.reset(token)
             try:
                 await session.commit_transaction()
@@ -615,14 +617,14 @@ class MongoDatabase(Database):
                 prepared[i][docs.pk] = key
         keys = [doc["_id"] for doc in documents]
         coll = self.collection(model)
-        if self._tx.get() is None and self.dialect.capabilities.transactions:
+        if self._current() is None and self.dialect.capabilities.transactions:
             async with self.transaction():
                 await self._insert_documents(coll, documents, docs)
         else:
             inserted = await self._insert_documents(coll, documents, docs)
             if inserted is not None:
                 error, count = inserted
-                if self._tx.get() is None and count:  # no transaction: undo what went in
+                if self._current() is None and count:  # no transaction: undo what went in
                     with contextlib.suppress(Exception):
                         await coll.delete_many({"_id": {"$in": keys[:count]}})
                 raise error
@@ -637,7 +639,7 @@ class MongoDatabase(Database):
             await coll.insert_many(documents, ordered=True, session=self._session())
         except Exception as exc:
             error = self._fail(exc, f"insert {docs.collection}")
-            if self._tx.get() is not None:
+            if self._current() is not None:
                 raise error from exc
             details = getattr(exc, "details", None) or {}
             return error, int(details.get("nInserted", 0))
@@ -733,7 +735,7 @@ class MongoDatabase(Database):
             except Exception as exc:
                 error = self._fail(exc, f"upsert {docs.collection}")
                 lost_race = getattr(error, "code", "") == "db.unique_violation"
-                if attempt == 2 or not lost_race or self._tx.get() is not None:
+                if attempt == 2 or not lost_race or self._current() is not None:
                     raise error from exc
 
     # -- schema -----------------------------------------------------------------------------
