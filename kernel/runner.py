@@ -7,6 +7,7 @@ signal while it runs exits the process at once (status 128 + signal number).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import Awaitable, Callable
@@ -48,7 +49,8 @@ async def run_until_signal(
     for sig in SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig)
     try:
-        await app.boot()
+        if not await _boot_unless_stopped(app, stop):
+            return
         if on_ready is not None:
             result = on_ready(app)
             if result is not None:
@@ -58,3 +60,22 @@ async def run_until_signal(
     finally:
         for sig in SIGNALS:
             loop.remove_signal_handler(sig)
+
+
+async def _boot_unless_stopped(app: App, stop: asyncio.Event) -> bool:
+    """Boot, unless a signal comes first: a boot waiting for a server that is down (an adapter
+    retrying its connection) is cancelled, what it had started is stopped, and False returned."""
+    boot = asyncio.ensure_future(app.boot())
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({boot, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if boot.done():
+        boot.result()  # a failed boot raises here
+        return True
+    boot.cancel()  # App.boot stops the plugins and adapters it had started
+    with contextlib.suppress(asyncio.CancelledError):
+        await boot
+    app.log.info("app.boot_cancelled", reason="signal during boot")
+    return False

@@ -289,3 +289,32 @@ def mega_register(registry):
     assert "[adapters.lock.bad]" in err.value.message and "refused" in err.value.message
     assert ("connect", "ok") in events and ("close", "ok") in events
     assert ("close", "down") not in events  # never connected, so never closed
+
+
+async def test_a_signal_during_a_boot_that_waits_for_a_server_stops_what_had_started(site, events):
+    from mega.runner import run_until_signal
+
+    site.plugin("steady", HOOKS + PROBE_DRIVER)
+    site.plugin(
+        "waiting",
+        """
+import asyncio
+
+@hookimpl
+async def mega_after_boot(app):
+    await asyncio.sleep(3600)  # a connection retried until its server comes up
+""",
+    )
+    app = App.from_dict(
+        config("steady", "waiting", adapters={"cache": {"c": {"driver": "probe"}}}), environ={}
+    )
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.2, stop.set)  # SIGTERM
+    async with asyncio.timeout(10):  # before: waited out the hour
+        await run_until_signal(app, stop=stop)
+    assert app.phase == "failed"
+    assert events[-3:] == [
+        ("before_shutdown", "steady"),
+        ("close", "c"),
+        ("after_shutdown", "steady"),
+    ]
