@@ -48,6 +48,9 @@ class NatsOptions(BaseModel, extra="forbid"):
     request_timeout_ms: int = Field(default=5_000, ge=1)
     #: wait between reconnect attempts; attempts never stop (a worker outlives server restarts)
     reconnect_wait_ms: int = Field(default=500, ge=1)
+    #: at boot, how long to keep trying to reach a server before failing with
+    #: bus.connect_failed (once connected, a lost server is retried for ever)
+    boot_connect_ms: int = Field(default=15_000, ge=1)
     token: str | None = None
     user: str | None = None
     password: str | None = None
@@ -168,28 +171,39 @@ class NatsBus:
         self.errors = import_driver("nats.js.errors", extra="nats", what="the nats bus driver")
         self.timeout_errors = (asyncio.TimeoutError, nats_errors.TimeoutError)
         o = self.options
+        nc = nats.NATS()
         try:
-            self.nc = await nats.connect(
-                servers=o.servers,
-                name=o.name,
-                connect_timeout=o.connect_timeout_ms / 1000,
-                reconnect_time_wait=o.reconnect_wait_ms / 1000,
-                max_reconnect_attempts=-1,
-                allow_reconnect=True,
-                token=o.token,
-                user=o.user,
-                password=o.password,
-                error_cb=self._on_error,
-                disconnected_cb=self._on_disconnected,
-                reconnected_cb=self._on_reconnected,
-            )
+            # nats-py retries a first connection for ever with unlimited reconnects: bound it,
+            # so a boot (or a tool command) against a server that is down fails and says so
+            async with asyncio.timeout(o.boot_connect_ms / 1000):
+                await nc.connect(
+                    servers=o.servers,
+                    name=o.name,
+                    connect_timeout=o.connect_timeout_ms / 1000,
+                    reconnect_time_wait=o.reconnect_wait_ms / 1000,
+                    max_reconnect_attempts=-1,
+                    allow_reconnect=True,
+                    token=o.token,
+                    user=o.user,
+                    password=o.password,
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                )
         except Exception as exc:
+            with contextlib.suppress(Exception):
+                await nc.close()
+            if isinstance(exc, TimeoutError):
+                exc = TimeoutError(
+                    f"no server answered within boot_connect_ms ({o.boot_connect_ms})"
+                )
             raise MegaLifecycleError(
                 "bus.connect_failed",
                 f"[adapters.bus.{self.alias}] cannot reach NATS at {', '.join(o.servers)}: "
                 f"{type(exc).__name__}: {exc}",
                 {"alias": self.alias, "servers": o.servers},
             ) from exc
+        self.nc = nc
         self.js = self.nc.jetstream(timeout=o.request_timeout_ms / 1000)
 
     async def close(self) -> None:

@@ -140,3 +140,20 @@ async def test_a_server_that_lost_its_store_gets_streams_and_consumer_back(
         await queue.close()
     assert loop_failures
     await bus.close()
+
+
+async def test_a_boot_against_a_server_that_is_down_fails_within_boot_connect_ms():
+    from mega import MegaLifecycleError
+    from mega.testing.services import free_port
+
+    url = f"nats://127.0.0.1:{free_port()}"  # nothing listens there
+    bus = NatsBus(
+        alias="default",
+        options=NatsOptions(servers=[url], reconnect_wait_ms=100, boot_connect_ms=700),
+    )
+    started = time.monotonic()
+    with pytest.raises(MegaLifecycleError) as caught:  # before: retried for ever
+        await bus.connect()
+    assert caught.value.code == "bus.connect_failed"
+    assert "boot_connect_ms (700)" in caught.value.message
+    assert time.monotonic() - started < 10
