@@ -47,10 +47,11 @@ TOOL_SETTINGS = {
 }
 
 
-def tool_app() -> App:
+def tool_app(*, keep: tuple[str, ...] = ()) -> App:
     """The project's app for a one-shot tool (``mega jobs``, ``mega migrate``): plugins that
     would start background work (consuming jobs, firing schedules) are told not to — only
-    those that are enabled, so no stray config table is made for the others."""
+    those that are enabled, so no stray config table is made for the others. ``keep`` names
+    ``"plugin.key"`` settings left as configured (``mega worker`` keeps the outbox relay)."""
     import os
 
     from mega.app import App
@@ -62,5 +63,7 @@ def tool_app() -> App:
     for plugin, settings in TOOL_SETTINGS.items():
         if plugin in enabled:
             for key, value in settings.items():
+                if f"{plugin}.{key}" in keep:
+                    continue
                 environ[f"MEGA__PLUGINS__{plugin.upper()}__{key.upper()}"] = value
     return App.from_project(root, environ=environ)

@@ -33,7 +33,9 @@ def worker_command(
     from mega.cli._project import tool_app
     from mega.runner import run_until_signal
 
-    app = tool_app()
+    # a worker also runs the outbox relay (as configured): with the web processes gone, it is
+    # what publishes the jobs they committed
+    app = tool_app(keep=("jobs.outbox_relay",))
     names = [n.strip() for n in jobs.split(",") if n.strip()] if jobs else None
 
     async def start(app: Any) -> None:
@@ -100,25 +102,10 @@ def outbox(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """The transactional outbox: jobs committed but not yet on the bus, and parked ones."""
+    """The transactional outbox: jobs committed but not yet on the bus, and parked ones.
 
-    async def collect(jobs: Any) -> dict[str, Any]:
-        if jobs.outbox is None:
-            raise typer.BadParameter(
-                "no outbox: [plugins.jobs] outbox_db names no configured db adapter"
-            )
-        revived = await jobs.outbox.storage.revive_dead() if retry_dead else 0
-        stats = await jobs.outbox.storage.stats()
-        age = stats.oldest_pending_age
-        return {
-            "db": jobs.outbox.db.alias,
-            "pending": stats.pending,
-            "oldest_pending_s": None if age is None else round(age.total_seconds(), 3),
-            "dead": stats.dead,
-            "revived": revived,
-        }
-
-    found = _with_jobs(collect)
+    Reads the database alone, so it answers while the bus is down."""
+    found = asyncio.run(_outbox_figures(retry_dead))
     if as_json:
         typer.echo(json.dumps(found, indent=2))
         return
@@ -130,6 +117,46 @@ def outbox(
     )
     if retry_dead:
         typer.echo(f"{found['revived']} dead row(s) put back for the relay")
+
+
+async def _outbox_figures(retry_dead: bool) -> dict[str, Any]:
+    """The outbox table's numbers, read with the database alone: it must answer while the bus
+    is down, which is when it matters."""
+    from mega import MegaNotFoundError
+    from mega.cli._project import tool_app
+
+    from .outbox import TABLE, OutboxStorage
+
+    app = tool_app()
+    alias = getattr(app.plugin_config("jobs"), "outbox_db", "")
+    try:
+        db = app.adapters.get("db", alias) if alias else None
+    except MegaNotFoundError:
+        db = None
+    if db is None:
+        raise typer.BadParameter(
+            f"no outbox: [plugins.jobs] outbox_db = {alias!r} names no configured db adapter"
+        )
+    await db.connect()
+    try:
+        storage = OutboxStorage(db)
+        if not await storage.ready():
+            raise typer.BadParameter(
+                f"db {alias!r} has no table {TABLE!r} yet: run `mega migrate make add_job_outbox` "
+                "and `mega migrate up`"
+            )
+        revived = await storage.revive_dead() if retry_dead else 0
+        stats = await storage.stats()
+    finally:
+        await db.close()
+    age = stats.oldest_pending_age
+    return {
+        "db": alias,
+        "pending": stats.pending,
+        "oldest_pending_s": None if age is None else round(age.total_seconds(), 3),
+        "dead": stats.dead,
+        "revived": revived,
+    }
 
 
 JobArg = Annotated[str, typer.Argument(help="Job class name or subject.")]

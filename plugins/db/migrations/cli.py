@@ -53,10 +53,15 @@ def _with_migrator(
     from .runner import Migrator, load_migrations
 
     async def main() -> Any:
-        async with tool_app() as app:
-            db = app.adapters.get("db", alias)
+        # the database alone: a deploy migrates before (or while) the bus, the cache… are up
+        app = tool_app()
+        db = app.adapters.get("db", alias)
+        await db.connect()
+        try:
             migrator = Migrator(db, load_migrations(app.config.root), lock_timeout_s=lock_timeout)
             return await work(migrator, db)
+        finally:
+            await db.close()
 
     return asyncio.run(main())
 

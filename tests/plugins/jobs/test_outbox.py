@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -315,3 +316,55 @@ async def test_rows_published_just_before_shutdown_are_still_deleted(profile):
     async with boot_app(profile(outbox_relay=False), environ={}) as app:
         assert await outbox_rows(app.ctx().db()) == 0
         assert await depth(app) == 1
+
+
+ADD_STRANDED_ROW = """
+import asyncio
+from mega.cli._project import tool_app
+from mega.plugins.jobs import OutboxStorage
+
+async def main():
+    db = tool_app().adapters.get("db", "default")
+    await db.connect()
+    # what a web process killed after its commit leaves: a row no one holds
+    await OutboxStorage(db).add("outbox.stranded", '{"n": 1}', key="default/outbox.stranded")
+    await db.close()
+
+asyncio.run(main())
+"""
+
+
+def test_mega_worker_runs_the_relay_and_migrate_and_jobs_outbox_need_no_bus(
+    mega, project, enable, start_mega_run
+):
+    enable(
+        "db", "sqlite", "jobs",
+        extra='[adapters.db.default]\ndriver = "sqlite"\n'
+        # a bus that is down: nothing listens on port 9 (the outbox command must not care)
+        '[adapters.bus.default]\ndriver = "nats"\nservers = ["nats://127.0.0.1:9"]\n'
+        "boot_connect_ms = 500\n",
+    )  # fmt: skip
+    mega("migrate", "make", "add_job_outbox", cwd=project)
+    mega("migrate", "up", cwd=project, timeout=30)  # before: failed, the bus being down
+    (project / "add_row.py").write_text(ADD_STRANDED_ROW)
+    mega.python(project, "add_row.py")
+    status = mega("jobs", "outbox", cwd=project, timeout=30)  # before: waited for the bus
+    assert "1 pending" in status.stdout, status.stdout
+    # the same project on the local bus: a worker alone publishes the stranded row
+    toml = project / "mega.toml"
+    toml.write_text(
+        toml.read_text().replace(
+            '[adapters.bus.default]\ndriver = "nats"\nservers = ["nats://127.0.0.1:9"]\n'
+            "boot_connect_ms = 500\n",
+            '[adapters.bus.default]\ndriver = "local"\n',
+        )
+    )
+    worker = start_mega_run(project, mega.env(), ("worker",), "worker ready")
+    try:
+        deadline = time.monotonic() + 20
+        while "0 pending" not in mega("jobs", "outbox", cwd=project).stdout:
+            assert time.monotonic() < deadline, "the worker did not publish the stranded row"
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
