@@ -11,6 +11,7 @@ import pytest
 from .conftest import EXAMPLE
 
 
+@pytest.mark.timeout(600)  # a whole suite (with its schemathesis run): ~2 min per profile
 @pytest.mark.parametrize("profile", ["default", "distributed"])
 def test_the_example_apps_suite_passes(profile):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEGA__")}
