@@ -50,8 +50,10 @@ demo: venv
 	cd $(DEMO_APP) && $(MEGA_BIN)/mega serve --host 127.0.0.1 --port $(DEMO_PORT)
 
 ## test: install everything (.[all,dev], and mongoeco's own venv), lint and type-check, run the whole suite
+## in PYTEST_WORKERS processes (a test file stays on one; PYTEST_WORKERS=0 runs them in this one)
+PYTEST_WORKERS ?= 3
 test: lint mongoeco
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # mypy cannot follow setuptools' editable import hook for the kernel/ -> mega remap, so it
 # type-checks the kernel through a symlink named after the package.
