@@ -436,6 +436,25 @@ class Database(ABC):
         """A page of rows by keyset pagination: stable under inserts, as fast at page 1 000
         as at page 1. The primary key is appended to ``order_by`` (ascending) as the
         tie-breaker; the order fields must not be nullable."""
+        keys, fingerprint, where_all = self._keyset(
+            model, conditions, where, order_by, limit, after
+        )
+        plan = self.dialect.plan(model)
+        sql, params = self.dialect.select(model, where_all, keys, limit + 1, None)
+        rows = plan.rows(await self._run(self._fetch, sql, params))
+        return self._keyset_page(rows, limit, keys, fingerprint)
+
+    def _keyset(
+        self,
+        model: type[Model],
+        conditions: Sequence[Condition],
+        where: Mapping[str, Any] | None,
+        order_by: OrderSpec | Sequence[OrderSpec] | None,
+        limit: int,
+        after: str | None,
+    ) -> tuple[list[Order], str, Condition | None]:
+        """A keyset page's order keys (the primary key appended), its cursor fingerprint and
+        its condition (the cursor's included): what every dialect's ``page`` runs."""
         _check_window(limit, None)
         if limit < 1:
             raise invalid("invalid_limit", f"page limit={limit}; expected at least 1")
@@ -456,9 +475,13 @@ class Database(ABC):
         if after is not None:
             after_cond = _keyset_condition(keys, _decode_cursor(after, keys, fingerprint))
             where_all = after_cond if where_all is None else where_all & after_cond
-        plan = self.dialect.plan(model)
-        sql, params = self.dialect.select(model, where_all, keys, limit + 1, None)
-        rows = plan.rows(await self._run(self._fetch, sql, params))
+        return keys, fingerprint, where_all
+
+    @staticmethod
+    def _keyset_page(
+        rows: list[dict[str, Any]], limit: int, keys: list[Order], fingerprint: str
+    ) -> Page:
+        """``limit + 1`` rows read for a page: the page, and the cursor when there is more."""
         if len(rows) <= limit:
             return Page(rows, None)
         rows = rows[:limit]

@@ -34,15 +34,10 @@ from mega.plugins.db.database import (
     _check_columns,
     _check_filtered,
     _check_window,
-    _decode_cursor,
-    _encode_cursor,
-    _fingerprint,
-    _keyset_condition,
     _name,
     _Tx,
 )
 from mega.plugins.db.errors import invalid, invalid_value, query_failed
-from mega.plugins.db.expressions import Order
 
 from .dialect import Documents, MongoDialect
 
@@ -514,33 +509,12 @@ class MongoDatabase(Database):
         limit: int = 20,
         after: str | None = None,
     ) -> Page:
-        _check_window(limit, None)
-        if limit < 1:
-            raise invalid("invalid_limit", f"page limit={limit}; expected at least 1")
-        keys = self._order(model, order_by)
-        pk = model.__primary_key__
-        if not any(k.field is pk for k in keys):
-            keys = [*keys, Order(pk)]
-        for key in keys:
-            if key.field.nullable:
-                raise invalid(
-                    "nullable_keyset",
-                    f"{model.__name__}.{key.field.name} is nullable and cannot order a keyset "
-                    "page; order by non-nullable fields (the primary key is added for you)",
-                    field=key.field.name,
-                )
-        fingerprint = _fingerprint(model, keys)
-        where_all = self._where(model, conditions, where)
-        if after is not None:
-            after_cond = _keyset_condition(keys, _decode_cursor(after, keys, fingerprint))
-            where_all = after_cond if where_all is None else where_all & after_cond
+        keys, fingerprint, where_all = self._keyset(
+            model, conditions, where, order_by, limit, after
+        )
         query = self.dialect.filter(model, where_all)
         rows = await self._find(model, query, self.dialect.sort(model, keys), limit + 1, None)
-        if len(rows) <= limit:
-            return Page(rows, None)
-        rows = rows[:limit]
-        last = rows[-1]
-        return Page(rows, _encode_cursor([last[k.field.name] for k in keys], fingerprint))
+        return self._keyset_page(rows, limit, keys, fingerprint)
 
     async def stream(
         self,
