@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import pprint
+import json
 from typing import Any
 
 from ..dialect import _model_of
@@ -39,56 +39,98 @@ migration = Migration(
 '''
 
 
-def _lit(value: Any, indent: int) -> str:
-    text = pprint.pformat(value, width=96 - indent, sort_dicts=False)
-    return text.replace("\n", "\n" + " " * indent)
+#: ruff's (and black's) line length for the files mega writes
+LINE = 100
 
 
-def _target(table: Table | None) -> str:
-    return "" if table is None else f", target={_lit(table_to_spec(table), 12)}"
+def _lit(value: Any, indent: int, lead: int = 0, tail: int = 1) -> str:
+    """``value`` as Python source laid out as ``ruff format`` lays it out, so formatting a
+    generated migration (even an applied one, whose checksum is recorded) changes nothing: on
+    one line when it fits (``lead`` characters precede it on its line after ``indent``, ``tail``
+    follow it), else one item per line with a trailing comma, nested alike."""
+    flat = _flat(value)
+    if indent + lead + len(flat) + tail <= LINE or not isinstance(value, dict | list | tuple):
+        return flat
+    inner = " " * (indent + 4)
+    if isinstance(value, dict):
+        items = [
+            f"{inner}{_flat(k)}: {_lit(v, indent + 4, len(_flat(k)) + 2)},"
+            for k, v in value.items()
+        ]
+        brackets = "{}"
+    else:
+        items = [f"{inner}{_lit(v, indent + 4)}," for v in value]
+        brackets = "[]" if isinstance(value, list) else "()"
+    return brackets[0] + "\n" + "\n".join(items) + "\n" + " " * indent + brackets[1]
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, str):
+        # double quotes, unless the text holds double quotes and no single ones (ruff's rule)
+        return repr(value) if '"' in value and "'" not in value else json.dumps(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_flat(k)}: {_flat(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flat(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_flat(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
+def _call(name: str, *args: Any, indent: int = 8, **kwargs: Any) -> str:
+    """``op.<name>(...)`` as ``ruff format`` writes it, as an item of the ``up``/``down`` list."""
+    parts = [(None, a) for a in args] + [(k, v) for k, v in kwargs.items() if v is not None]
+    flat = f"op.{name}(" + ", ".join((f"{k}=" if k else "") + _flat(v) for k, v in parts) + ")"
+    if indent + len(flat) + 1 <= LINE:
+        return flat
+    inner = indent + 4
+    lines = [
+        " " * inner + (f"{k}=" if k else "") + _lit(v, inner, len(k) + 1 if k else 0) + ","
+        for k, v in parts
+    ]
+    return f"op.{name}(\n" + "\n".join(lines) + "\n" + " " * indent + ")"
 
 
 def render_op(o: Op) -> str:
     """One op as a call of the ``op`` builders."""
     if isinstance(o, CreateTable):
-        return f"op.create_table({_lit(table_to_spec(o.table), 8)})"
+        return _call("create_table", table_to_spec(o.table))
     if isinstance(o, DropTable):
-        return f"op.drop_table({o.name!r})"
+        return _call("drop_table", o.name)
     if isinstance(o, RenameTable):
-        return f"op.rename_table({o.old!r}, {o.new!r})"
+        return _call("rename_table", o.old, o.new)
     if isinstance(o, AddColumn):
-        return f"op.add_column({o.table!r}, {_lit(o.column.spec(), 8)})"
+        return _call("add_column", o.table, o.column.spec())
     if isinstance(o, DropColumn):
-        return f"op.drop_column({o.table!r}, {o.column!r})"
+        return _call("drop_column", o.table, o.column)
     if isinstance(o, RenameColumn):
-        return f"op.rename_column({o.table!r}, {o.old!r}, {o.new!r})"
+        return _call("rename_column", o.table, o.old, o.new)
     if isinstance(o, AlterColumn):
-        return f"op.alter_column({o.table!r}, {_lit(o.column.spec(), 8)}{_target(o.target)})"
+        return _call("alter_column", o.table, o.column.spec(), target=_spec(o.target))
     if isinstance(o, CreateIndex):
-        spec = index_to_spec(o.index)
-        target = ""
+        target = None
         if o.index.where is not None:  # the condition's fields come from the table's spec
-            model = _model_of(o.index.where)
-            target = _target(model.table_def())
-        return f"op.create_index({o.table!r}, {_lit(spec, 8)}{target})"
+            target = table_to_spec(_model_of(o.index.where).table_def())
+        return _call("create_index", o.table, index_to_spec(o.index), target=target)
     if isinstance(o, DropIndex):
-        return f"op.drop_index({o.table!r}, {o.name!r})"
+        return _call("drop_index", o.table, o.name)
     if isinstance(o, AddForeignKey):
         fk = o.foreign_key
         spec = {"name": fk.name, "columns": list(fk.columns), "ref_table": fk.ref_table,
                 "ref_columns": list(fk.ref_columns), "on_delete": fk.on_delete}  # fmt: skip
-        return f"op.add_foreign_key({o.table!r}, {_lit(spec, 8)}{_target(o.target)})"
+        return _call("add_foreign_key", o.table, spec, target=_spec(o.target))
     if isinstance(o, DropForeignKey):
-        return f"op.drop_foreign_key({o.table!r}, {o.name!r}{_target(o.target)})"
+        return _call("drop_foreign_key", o.table, o.name, target=_spec(o.target))
     if isinstance(o, CreatePartition):
-        return (
-            f"op.create_partition({o.parent!r}, {o.name!r}, {o.start.isoformat()!r}, "
-            f"{o.end.isoformat()!r})"
-        )
+        return _call("create_partition", o.parent, o.name, o.start.isoformat(), o.end.isoformat())
     if isinstance(o, RawSQL):
-        dialects = "" if o.dialects is None else f", dialects={list(o.dialects)!r}"
-        return f"op.sql({o.sql!r}{dialects})"
+        dialects = None if o.dialects is None else list(o.dialects)
+        return _call("sql", o.sql, dialects=dialects)
     raise TypeError(f"{o!r} is not a schema operation")
+
+
+def _spec(table: Table | None) -> dict[str, Any] | None:
+    return None if table is None else table_to_spec(table)
 
 
 def render_migration(title: str, up: list[Op], down: list[Op], when: dt.datetime) -> str:

@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 import textwrap
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -427,7 +428,7 @@ async def test_table_rename_and_partial_index(models_project, database):
         """)  # fmt: skip
     made = make_migration(models_project, "rename_to_people")
     text = made.path.read_text()
-    assert "op.rename_table('members', 'people')" in text
+    assert 'op.rename_table("members", "people")' in text
     assert "drop_table" not in text
     await Migrator(db, load_migrations(models_project)).up()
     schema = await db.introspect()
@@ -470,3 +471,25 @@ async def test_ensure_partitions_creates_the_coming_ones_once(database):
         await db.insert(Entry, {"at": dt.datetime(2027, 1, 5, tzinfo=dt.UTC), "line": "x"})
     await db.insert(Entry, {"at": now, "line": "y"})
     assert await db.count(Entry) == (2 if created else 1)
+
+
+def test_generated_migrations_are_already_as_ruff_formats_them(models_project):
+    """Formatting an applied migration changes its checksum (and it is refused as edited):
+    what make writes must be what ruff format would write."""
+    import shutil
+    import subprocess
+
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    written = []
+    for name, models, _allow_drop in STEPS:
+        write_models(models_project, models)
+        made = make_migration(models_project, name, allow_drop=True, confirm=lambda q: True)
+        if made.path is not None:
+            written.append(str(made.path))
+    assert len(written) >= 3
+    config = Path(__file__).resolve().parents[3] / "pyproject.toml"
+    checked = subprocess.run(
+        [ruff, "format", "--check", "--diff", "--config", str(config), *written],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
