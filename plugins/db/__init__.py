@@ -72,6 +72,7 @@ from .schema import (
     RenameTable,
     Table,
     TableInfo,
+    constraint_name,
 )
 
 plugin = PluginSpec(
@@ -195,6 +196,7 @@ __all__ = [
     "Unsupported",
     "Uuid",
     "connection_lost",
+    "constraint_name",
     "ensure_partitions",
     "integrity",
     "invalid_value",

@@ -43,6 +43,7 @@ from mega.plugins.db import (
     Table,
     TableInfo,
     connection_lost,
+    constraint_name,
     integrity,
     invalid_value,
     lock_timeout,
@@ -397,9 +398,15 @@ class SqliteDatabase(Database):
                 parts = await self.fetch_all(
                     "SELECT name FROM pragma_index_info(?) ORDER BY seqno", index["name"]
                 )
-                indexes.append(
-                    IndexInfo(index["name"], tuple(p["name"] for p in parts), bool(index["unique"]))
+                covered = tuple(p["name"] for p in parts)
+                # SQLite keeps no name for a UNIQUE constraint (its index is
+                # sqlite_autoindex_<table>_<n>): report it by the name the DDL gave it
+                label = (
+                    constraint_name("uq", name, covered)
+                    if index["origin"] == "u"
+                    else index["name"]
                 )
+                indexes.append(IndexInfo(label, covered, bool(index["unique"])))
             keys: dict[int, list[dict[str, Any]]] = {}
             for fk in await self.fetch_all("SELECT * FROM pragma_foreign_key_list(?)", name):
                 keys.setdefault(fk["id"], []).append(fk)

@@ -493,3 +493,14 @@ def test_generated_migrations_are_already_as_ruff_formats_them(models_project):
         capture_output=True, text=True,
     )  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_unique_columns_are_not_reported_as_drift(models_project, database):
+    from mega.plugins.db.migrations.drift import drift
+
+    write_models(models_project, STEPS[0][1])  # email = String(120, unique=True)
+    make_migration(models_project, "create_users")
+    await Migrator(database, load_migrations(models_project)).up()
+    # before: SQLite named the constraint's index sqlite_autoindex_users_1, and check said
+    # "index uq_users_email on users is missing from the database"
+    assert drift(models_project, "default", await database.introspect(), database.dialect) == []
