@@ -240,27 +240,33 @@ class TelegramLogSink:
 
     async def close(self) -> None:
         """Send what is queued within ``flush_timeout_ms``, then close the client."""
-        if self._task is not None and self._stop is not None and self._wake is not None:
-            timeout = self.options.flush_timeout_ms / 1000
-            self._deadline = time.monotonic() + timeout
-            self._stop.set()
-            self._wake.set()
-            try:
-                # past the timeout the sender is cancelled; it counts and reports what it lost
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(timeout):
-                        await self._task
-            finally:
-                left = len(self._queue)
-                if left:
-                    self.dropped += left
-                    self._report(f"{left} events not sent before the flush deadline")
-                self._queue.clear()
-                self._task = None
-        logging.getLogger("httpx").removeFilter(self._filter)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        try:
+            if self._task is not None and self._stop is not None and self._wake is not None:
+                await self._flush_and_stop()
+        finally:  # also when the app's shutdown deadline cancels this close
+            logging.getLogger("httpx").removeFilter(self._filter)
+            if self._client is not None:
+                client, self._client = self._client, None
+                await client.aclose()
+
+    async def _flush_and_stop(self) -> None:
+        assert self._task is not None and self._stop is not None and self._wake is not None
+        timeout = self.options.flush_timeout_ms / 1000
+        self._deadline = time.monotonic() + timeout
+        self._stop.set()
+        self._wake.set()
+        try:
+            # past the timeout the sender is cancelled; it counts and reports what it lost
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._task
+        finally:
+            left = len(self._queue)
+            if left:
+                self.dropped += left
+                self._report(f"{left} events not sent before the flush deadline")
+            self._queue.clear()
+            self._task = None
 
 
 def _format_exception(exc_info: Any) -> str:

@@ -193,3 +193,19 @@ async def test_the_token_can_come_from_the_environment(bot_api, sink_config, tok
     async with boot_app(config, environ=environ) as app:
         app.ctx().log.error("from.env")
     assert bot_api.paths == [f"/bot{token}/sendMessage"] and len(bot_api.requests) == 1
+
+
+async def test_the_apps_shutdown_deadline_bounds_the_flush(bot_api, sink_config):
+    from mega import MegaShutdownError
+
+    bot_api.delay_s = 5
+    config = sink_config(batch_ms=60_000, flush_timeout_ms=30_000)
+    config["app"]["shutdown_timeout_ms"] = 300
+    began = time.monotonic()
+    with pytest.raises(MegaShutdownError, match=r"adapter log-sink\.chat close"):
+        async with boot_app(config, environ={}) as app:
+            app.ctx().log.error("slow.api")
+            sink = app.adapters.get("log-sink", "chat")
+            began = time.monotonic()
+    assert time.monotonic() - began < 2
+    assert sink.sent == 0 and sink.failed == 1 and sink._client is None
