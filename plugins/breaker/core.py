@@ -90,12 +90,17 @@ class Breaker:
     """One breaker. ``await breaker.call(fn, *args)``, ``@breaker`` or ``async with breaker:``."""
 
     __slots__ = (
+        "_bucket_end",
         "_calls",
         "_clock",
         "_consecutive",
+        "_cur_calls",
+        "_cur_fails",
+        "_epoch",
         "_epochs",
         "_fails",
         "_per_s",
+        "_plain",
         "_probes_ok",
         "_probes_running",
         "fallback",
@@ -126,15 +131,13 @@ class Breaker:
         self.on_change = on_change
         self.on_reject = on_reject
         self.state: str = CLOSED
+        #: closed and without timeout: call() and the decorator take their short path
+        self._plain = not self.options.timeout_s
         #: clock time at which an open breaker lets the first probe through
         self.opened_until = 0.0
         self._clock = clock
-        n = self.options.buckets
-        self._per_s = n / self.options.window_s
-        self._epochs = [-1] * n
-        self._calls = [0] * n
-        self._fails = [0] * n
-        self._consecutive = 0
+        self._per_s = self.options.buckets / self.options.window_s
+        self._reset_window()
         self._probes_running = 0
         self._probes_ok = 0
 
@@ -143,10 +146,11 @@ class Breaker:
 
     # -- admission and outcome --------------------------------------------------------------
 
-    def admit(self) -> None:
-        """Take a slot for one call, or raise ``BreakerOpen``. Pair with ``success``/``failure``."""
+    def admit(self) -> bool:
+        """Take a slot for one call, or raise ``BreakerOpen``; True when the call is a half-open
+        probe. Report its outcome with ``success``/``failure``/``release`` (same ``probe``)."""
         if self.state is CLOSED:
-            return
+            return False
         now = self._clock()
         if self.state is OPEN:
             if now < self.opened_until:
@@ -156,73 +160,64 @@ class Breaker:
         if self._probes_running + self._probes_ok >= self.options.half_open_probes:
             self._reject(0)
         self._probes_running += 1
+        return True
 
     def _reject(self, retry_after_s: float) -> None:
         if self.on_reject is not None:
             self.on_reject(self)
         raise BreakerOpen(self.name, self.key, retry_after_s)
 
-    def success(self) -> None:
-        """The admitted call succeeded."""
-        if self.state is CLOSED:
+    def success(self, probe: bool = False) -> None:
+        """The admitted call succeeded. A call admitted while closed that ends after the breaker
+        left that state (another call opened it) changes nothing."""
+        if probe:
+            if self.state is HALF_OPEN:
+                self._probes_running -= 1
+                self._probes_ok += 1
+                if self._probes_ok >= self.options.half_open_probes:
+                    self._reset_window()
+                    self._transition(CLOSED, f"{self._probes_ok} probe(s) succeeded")
+        elif self.state is CLOSED:
             self._consecutive = 0
-            epoch = int(self._clock() * self._per_s)
-            i = epoch % self.options.buckets
-            if self._epochs[i] != epoch:
-                self._epochs[i] = epoch
-                self._calls[i] = 1
-                self._fails[i] = 0
-            else:
-                self._calls[i] += 1
-        elif self.state is HALF_OPEN:
-            self._probes_running -= 1
-            self._probes_ok += 1
-            if self._probes_ok >= self.options.half_open_probes:
-                self._reset_window()
-                self._transition(CLOSED, f"{self._probes_ok} probe(s) succeeded")
+            now = self._clock()
+            if now >= self._bucket_end:
+                self._roll(now)
+            self._cur_calls += 1
 
-    def failure(self, reason: str = "failure") -> None:
+    def failure(self, reason: str = "failure", probe: bool = False) -> None:
         """The admitted call failed (or timed out)."""
-        if self.state is HALF_OPEN:
-            self._probes_running -= 1
-            self._open(f"a probe failed: {reason}")
+        if probe:
+            if self.state is HALF_OPEN:
+                self._probes_running -= 1
+                self._open(f"a probe failed: {reason}")
             return
         if self.state is not CLOSED:
             return
-        now = self._clock()
-        epoch = int(now * self._per_s)
-        n = self.options.buckets
-        i = epoch % n
-        if self._epochs[i] != epoch:
-            self._epochs[i] = epoch
-            self._calls[i] = 0
-            self._fails[i] = 0
-        self._calls[i] += 1
-        self._fails[i] += 1
         self._consecutive += 1
         opts = self.options
         if opts.consecutive_failures and self._consecutive >= opts.consecutive_failures:
             self._open(f"{self._consecutive} consecutive failures; last: {reason}")
             return
-        calls = fails = 0
-        for j in range(n):
-            if epoch - self._epochs[j] < n:
-                calls += self._calls[j]
-                fails += self._fails[j]
+        now = self._clock()
+        if now >= self._bucket_end:
+            self._roll(now)
+        self._cur_calls += 1
+        self._cur_fails += 1
+        calls, fails = self._window()
         if calls >= opts.min_calls and fails / calls >= opts.failure_ratio:
             self._open(f"{fails} of {calls} calls failed in {opts.window_s:g} s; last: {reason}")
 
-    def release(self) -> None:
+    def release(self, probe: bool = False) -> None:
         """The admitted call ended without an outcome (cancelled): give its probe slot back."""
-        if self.state is HALF_OPEN and self._probes_running:
+        if probe and self.state is HALF_OPEN and self._probes_running:
             self._probes_running -= 1
 
     def counts(self) -> tuple[int, int]:
         """``(calls, failures)`` in the current window."""
-        epoch = int(self._clock() * self._per_s)
-        n = self.options.buckets
-        live = [j for j in range(n) if epoch - self._epochs[j] < n]
-        return sum(self._calls[j] for j in live), sum(self._fails[j] for j in live)
+        now = self._clock()
+        if now >= self._bucket_end:
+            self._roll(now)
+        return self._window()
 
     def retry_after_s(self) -> float:
         """Seconds until an open breaker lets a probe through (0 when it is not open)."""
@@ -239,14 +234,43 @@ class Breaker:
         self._transition(OPEN, reason)
 
     def _reset_window(self) -> None:
+        # the window: the current bucket in two counters, the finished ones in a ring indexed
+        # by epoch % buckets (an epoch is a bucket-long slice of the clock)
         n = self.options.buckets
-        self._epochs = [-1] * n
+        self._epochs = [-(2**62)] * n
         self._calls = [0] * n
         self._fails = [0] * n
+        self._epoch = -(2**62)
+        self._bucket_end = -math.inf
+        self._cur_calls = self._cur_fails = 0
         self._consecutive = 0
+
+    def _roll(self, now: float) -> None:
+        """Finish the current bucket and start the one holding ``now``."""
+        epoch = int(now * self._per_s)
+        if epoch <= self._epoch:  # float rounding at a bucket's edge: still the same bucket
+            self._bucket_end = math.nextafter(now, math.inf)
+            return
+        i = self._epoch % self.options.buckets
+        self._epochs[i] = self._epoch
+        self._calls[i] = self._cur_calls
+        self._fails[i] = self._cur_fails
+        self._epoch = epoch
+        self._bucket_end = (epoch + 1) / self._per_s
+        self._cur_calls = self._cur_fails = 0
+
+    def _window(self) -> tuple[int, int]:
+        n = self.options.buckets
+        calls, fails = self._cur_calls, self._cur_fails
+        for j in range(n):
+            if self._epoch - self._epochs[j] < n:
+                calls += self._calls[j]
+                fails += self._fails[j]
+        return calls, fails
 
     def _transition(self, state: str, reason: str) -> None:
         previous, self.state = self.state, state
+        self._plain = state is CLOSED and not self.options.timeout_s
         if self.on_change is not None:
             self.on_change(self, previous, reason)
 
@@ -265,7 +289,20 @@ class Breaker:
     ) -> T | Any:
         """``await fn(*args, **kwargs)`` through the breaker; the breaker's fallback answers a
         refusal or a counted failure when one is set."""
-        return await self._run(self.fallback, fn, *args, **kwargs)
+        if not self._plain:
+            return await self._run(self.fallback, fn, *args, **kwargs)
+        # closed, no timeout: the path bench/breaker.py holds under 1 us
+        try:
+            result = await fn(*args, **kwargs)
+        except Exception as exc:
+            return await self._failed(exc, self.fallback, False)
+        if self.state is CLOSED:
+            self._consecutive = 0  # success(), inlined
+            now = self._clock()
+            if now >= self._bucket_end:
+                self._roll(now)
+            self._cur_calls += 1
+        return result
 
     async def _run(
         self,
@@ -275,13 +312,12 @@ class Breaker:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T | Any:
-        if self.state is not CLOSED:
-            try:
-                self.admit()
-            except BreakerOpen as exc:
-                if fallback is None:
-                    raise
-                return await _answer(fallback, exc)
+        try:
+            probe = self.admit()
+        except BreakerOpen as exc:
+            if fallback is None:
+                raise
+            return await _answer(fallback, exc)
         try:
             if self.options.timeout_s:
                 async with asyncio.timeout(self.options.timeout_s):
@@ -289,18 +325,21 @@ class Breaker:
             else:
                 result = await fn(*args, **kwargs)
         except Exception as exc:
-            if not self._counted(exc):
-                self.success()
-                raise
-            self.failure(_describe(exc))
-            if fallback is None:
-                raise
-            return await _answer(fallback, exc)
+            return await self._failed(exc, fallback, probe)
         except BaseException:
-            self.release()
+            self.release(probe)
             raise
-        self.success()
+        self.success(probe)
         return result
+
+    async def _failed(self, exc: Exception, fallback: Fallback | None, probe: bool) -> Any:
+        if not self._counted(exc):
+            self.success(probe)
+            raise exc
+        self.failure(_describe(exc), probe)
+        if fallback is None:
+            raise exc
+        return await _answer(fallback, exc)
 
     def __call__(self, fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T | Any]]:
         """``@breaker`` on an async function."""
@@ -316,10 +355,18 @@ class Breaker:
     def _wrap(
         self, fn: Callable[P, Awaitable[T]], fallback: Fallback | None
     ) -> Callable[P, Awaitable[T | Any]]:
-        run = self._run
+        breaker = self
 
         async def guarded(*args: P.args, **kwargs: P.kwargs) -> T | Any:
-            return await run(fallback, fn, *args, **kwargs)
+            # call()'s fast path, inlined: `await breaker.call(...)` would add a coroutine
+            if not breaker._plain:
+                return await breaker._run(fallback, fn, *args, **kwargs)
+            try:
+                result = await fn(*args, **kwargs)
+            except Exception as exc:
+                return await breaker._failed(exc, fallback, False)
+            breaker.success()
+            return result
 
         guarded.__name__ = getattr(fn, "__name__", "guarded")
         guarded.__qualname__ = getattr(fn, "__qualname__", "guarded")
@@ -328,15 +375,16 @@ class Breaker:
         return guarded
 
     def guard(self) -> Guard:
-        """``async with breaker.guard():`` — a fresh context (needed when one breaker guards
-        concurrent blocks with a timeout)."""
+        """``async with breaker.guard():`` — a context of its own: it applies ``timeout_s`` and
+        knows whether its block is a half-open probe."""
         return Guard(self)
 
     async def __aenter__(self) -> Breaker:
-        # the timeout scope lives on a Guard: one breaker is shared by concurrent tasks
-        if self.options.timeout_s:
-            raise TypeError("a breaker with timeout_s needs `async with breaker.guard():`")
-        self.admit()
+        # one breaker is shared by concurrent tasks, so it cannot hold a block's timeout scope
+        if not self._plain:
+            if self.options.timeout_s:
+                raise TypeError("a breaker with timeout_s needs `async with breaker.guard():`")
+            self.admit()
         return self
 
     async def __aexit__(
@@ -345,20 +393,30 @@ class Breaker:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        _settle(self, exc)
+        if exc is None and self.state is CLOSED:
+            self._consecutive = 0  # success(), inlined
+            now = self._clock()
+            if now >= self._bucket_end:
+                self._roll(now)
+            self._cur_calls += 1
+        else:
+            # the shared breaker does not know whether this block was a probe: while half-open
+            # with probes out, it counts as one (guard() knows for sure)
+            _settle(self, exc, self.state is HALF_OPEN and self._probes_running > 0)
 
 
 class Guard:
-    """One ``async with`` of a breaker, with its own timeout scope."""
+    """One ``async with`` of a breaker, with its own timeout scope and probe flag."""
 
-    __slots__ = ("_timeout", "breaker")
+    __slots__ = ("_probe", "_timeout", "breaker")
 
     def __init__(self, breaker: Breaker) -> None:
         self.breaker = breaker
+        self._probe = False
         self._timeout: asyncio.Timeout | None = None
 
     async def __aenter__(self) -> Breaker:
-        self.breaker.admit()
+        self._probe = self.breaker.admit()
         if self.breaker.options.timeout_s:
             self._timeout = asyncio.timeout(self.breaker.options.timeout_s)
             await self._timeout.__aenter__()
@@ -374,21 +432,21 @@ class Guard:
             try:
                 await self._timeout.__aexit__(exc_type, exc, tb)
             except TimeoutError as timed_out:
-                self.breaker.failure(_describe(timed_out))
+                self.breaker.failure(_describe(timed_out), self._probe)
                 raise
-        _settle(self.breaker, exc)
+        _settle(self.breaker, exc, self._probe)
 
 
-def _settle(breaker: Breaker, exc: BaseException | None) -> None:
+def _settle(breaker: Breaker, exc: BaseException | None, probe: bool) -> None:
     if exc is None:
-        breaker.success()
+        breaker.success(probe)
     elif isinstance(exc, Exception):
         if breaker._counted(exc):
-            breaker.failure(_describe(exc))
+            breaker.failure(_describe(exc), probe)
         else:
-            breaker.success()
+            breaker.success(probe)
     else:
-        breaker.release()
+        breaker.release(probe)
 
 
 def _describe(exc: BaseException) -> str:

@@ -135,6 +135,30 @@ async def test_half_open_lets_a_bounded_number_of_probes_through_then_closes():
     assert breaker.counts() == (0, 0)
 
 
+async def test_a_call_admitted_while_closed_is_not_taken_for_a_probe():
+    clock = FakeClock()
+    breaker, _ = make(clock, consecutive_failures=1, open_s=5)
+    early_gate, probe_gate = asyncio.Event(), asyncio.Event()
+
+    async def slow(gate: asyncio.Event) -> str:
+        await gate.wait()
+        return "late"
+
+    early = asyncio.create_task(breaker.call(slow, early_gate))
+    await asyncio.sleep(0)
+    await fail(breaker, 1)
+    clock.advance(5)
+    probe = asyncio.create_task(breaker.call(slow, probe_gate))
+    await asyncio.sleep(0)
+    assert breaker.state == HALF_OPEN
+    early_gate.set()
+    assert await early == "late"
+    assert breaker.state == HALF_OPEN  # the early call's success is not the probe's
+    probe_gate.set()
+    assert await probe == "late"
+    assert breaker.state == CLOSED
+
+
 async def test_a_failed_probe_opens_the_breaker_again_for_open_s():
     clock = FakeClock()
     breaker, changes = make(clock, consecutive_failures=1, open_s=5)

@@ -61,8 +61,7 @@ async def test_state_changes_and_rejections_are_events():
     with pytest.raises(BreakerOpen):
         breaker.admit()
     clock[0] = 5
-    breaker.admit()
-    breaker.success()
+    breaker.success(breaker.admit())
     assert seen == [
         ("open", "k", "open"),
         ("reject", "k", "open"),
