@@ -1,0 +1,83 @@
+"""A private redis-server hung, stopped and restarted: calls through a breaker fail fast while it
+is down (instead of each waiting the store's timeout) and go through again once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+from mega import MegaError
+from mega.plugins.breaker import CLOSED, OPEN, BreakerOpen, breakers
+from mega.testing import boot_app
+
+TIMEOUT_MS = 300
+
+
+def config(url: str) -> dict[str, object]:
+    return {
+        "app": {"plugins": ["redis", "breaker"]},
+        "adapters": {"cache": {"default": {"driver": "redis", "url": url, "timeout_ms": 300}}},
+        "plugins": {"breaker": {"redis": {"consecutive_failures": 2, "open_ms": 400}}},
+    }
+
+
+async def timed(coro: object) -> tuple[float, BaseException | None]:
+    started = time.perf_counter()
+    try:
+        await coro  # type: ignore[misc]
+    except Exception as exc:
+        return time.perf_counter() - started, exc
+    return time.perf_counter() - started, None
+
+
+async def test_a_hung_redis_fails_fast_behind_its_breaker_and_recovers_after_restart(own_redis):
+    async with boot_app(config(own_redis.url), environ={}) as app:
+        cache, breaker = app.ctx().cache(), breakers(app).get("redis")
+        await breaker.call(cache.set, "k", 1)
+        assert await breaker.call(cache.get, "k") == 1
+
+        assert own_redis.proc is not None
+        os.kill(own_redis.proc.pid, signal.SIGSTOP)  # up but silent: every call waits
+        try:
+            slow = [await timed(breaker.call(cache.get, "k")) for _ in range(2)]
+            fast = [await timed(breaker.call(cache.get, "k")) for _ in range(20)]
+        finally:
+            os.kill(own_redis.proc.pid, signal.SIGCONT)
+        for took, exc in slow:
+            assert isinstance(exc, MegaError) and exc.code == "store.unavailable"
+            assert took >= TIMEOUT_MS / 1000 * 0.9
+        assert breaker.state == OPEN
+        for took, exc in fast:
+            assert isinstance(exc, BreakerOpen)
+            assert took < TIMEOUT_MS / 1000 / 10, f"a refused call took {took * 1000:.1f} ms"
+
+        own_redis.stop()  # down: connection refused
+        await asyncio.sleep(0.45)
+        took, exc = await timed(breaker.call(cache.get, "k"))  # the probe fails: open again
+        assert isinstance(exc, MegaError) and exc.code == "store.unavailable"
+        assert breaker.state == OPEN
+
+        own_redis.start()  # same port, empty
+        await asyncio.sleep(0.45)
+        assert await breaker.call(cache.get, "k", 7) == 7  # the probe goes through
+        assert breaker.state == CLOSED
+        await breaker.call(cache.set, "k", 2)
+        assert await breaker.call(cache.get, "k") == 2
+
+
+async def test_the_breakers_own_timeout_counts_a_hung_call_as_a_failure(own_redis):
+    cfg = config(own_redis.url)
+    cfg["plugins"] = {"breaker": {"redis": {"consecutive_failures": 1, "timeout_ms": 100}}}
+    async with boot_app(cfg, environ={}) as app:
+        cache, breaker = app.ctx().cache(), breakers(app).get("redis")
+        assert own_redis.proc is not None
+        os.kill(own_redis.proc.pid, signal.SIGSTOP)
+        try:
+            took, exc = await timed(breaker.call(cache.get, "k"))
+        finally:
+            os.kill(own_redis.proc.pid, signal.SIGCONT)
+    assert isinstance(exc, TimeoutError)
+    assert took < 0.25  # the breaker's 100 ms, not the store's 300 ms
+    assert breaker.state == OPEN
