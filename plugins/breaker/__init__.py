@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mega import App, Ctx, MegaConfigError, PluginConfig, PluginRegistry, PluginSpec, hookimpl
 
+from .adapters import GuardedAdapter, guarded
 from .core import CLOSED, HALF_OPEN, OPEN, Breaker, BreakerOpen, BreakerOptions, Guard
 from .registry import EVENTS, Breakers
 
@@ -138,6 +139,8 @@ __all__ = [
     "BreakerSettings",
     "Breakers",
     "Guard",
+    "GuardedAdapter",
     "breakers",
+    "guarded",
     "plugin",
 ]

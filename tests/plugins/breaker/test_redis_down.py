@@ -8,8 +8,10 @@ import os
 import signal
 import time
 
+import pytest
+
 from mega import MegaError
-from mega.plugins.breaker import CLOSED, OPEN, BreakerOpen, breakers
+from mega.plugins.breaker import CLOSED, OPEN, BreakerOpen, breakers, guarded
 from mega.testing import boot_app
 
 TIMEOUT_MS = 300
@@ -81,3 +83,21 @@ async def test_the_breakers_own_timeout_counts_a_hung_call_as_a_failure(own_redi
     assert isinstance(exc, TimeoutError)
     assert took < 0.25  # the breaker's 100 ms, not the store's 300 ms
     assert breaker.state == OPEN
+
+
+async def test_a_guarded_adapter_refuses_calls_while_open_but_not_health(own_redis):
+    async with boot_app(config(own_redis.url), environ={}) as app:
+        breaker = breakers(app).get("redis")
+        cache = guarded(app.ctx().cache(), breaker)
+        await cache.set("k", 1)
+        assert await cache.get("k") == 1
+        assert cache.options.timeout_ms == 300  # other attributes are the adapter's
+        own_redis.stop()
+        for _ in range(2):
+            with pytest.raises(MegaError, match=r"store\.unavailable"):
+                await cache.get("k")
+        with pytest.raises(BreakerOpen):
+            await cache.get("k")
+        with pytest.raises(Exception) as health:
+            await cache.health()  # readiness asks the server itself
+        assert not isinstance(health.value, BreakerOpen)
