@@ -463,16 +463,6 @@ class MongoDatabase(Database):
         row = docs.row
         return [row(doc) for doc in found]
 
-    async def first(
-        self,
-        model: type[Model],
-        *conditions: Condition,
-        where: Mapping[str, Any] | None = None,
-        order_by: OrderSpec | Sequence[OrderSpec] | None = None,
-    ) -> dict[str, Any] | None:
-        rows = await self.find(model, *conditions, where=where, order_by=order_by, limit=1)
-        return rows[0] if rows else None
-
     async def count(
         self,
         model: type[Model],
