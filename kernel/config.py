@@ -14,8 +14,10 @@ Layout of ``mega.toml``::
 
 The enable list lives in ``[app]`` because TOML cannot hold both ``plugins = [...]`` and
 ``[plugins.<name>]`` tables. An environment variable ``MEGA__PLUGINS__HTTP__PORT=9000`` overrides
-``[plugins.http] port``; a value starting with ``[`` or ``{`` is read as JSON.
-Values in the process environment win over ``.env``.
+``[plugins.http] port``; a value starting with ``[`` or ``{`` is read as JSON. A shell variable
+cannot hold ``-``, so for an enabled plugin named ``acme-audit`` ``MEGA__PLUGINS__ACME_AUDIT__KEY``
+works too. Values in the process environment win over ``.env``. ``Config.sources`` remembers where
+each table and overridden value came from, for error messages.
 
 A profile overlays another file: ``MEGA_PROFILE=distributed`` (environment or ``.env``) reads
 ``mega.distributed.toml`` over ``mega.toml`` — tables merge key by key, any other value (a list
@@ -27,6 +29,7 @@ included) replaces, an adapter table naming another driver replaces the old tabl
 # ForwardRef per field at import (41 compile() calls at boot, measured in bench/boot.py).
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -37,6 +40,8 @@ from .errors import MegaConfigError, MegaProblems
 
 CONFIG_FILE = "mega.toml"
 ENV_PREFIX = "MEGA__"
+#: how ``load_config`` labels a value from a variable: ``env MEGA__X`` or ``<root>/.env MEGA__X``
+_ENV_SOURCE = re.compile(rf"(env|.*\.env) {ENV_PREFIX}\S+")
 PROFILE_VAR = "MEGA_PROFILE"
 TOP_LEVEL_KEYS = ("app", "plugins", "adapters")
 
@@ -74,12 +79,25 @@ class Config(NamedTuple):
     environ: Mapping[str, str]
 
     def source_of(self, path: tuple[str | int, ...]) -> str:
+        """Where the value at ``path`` came from: a file, or ``env <VARIABLE>``."""
         keys = tuple(str(p) for p in path)
         while keys:
             if keys in self.sources:
                 return self.sources[keys]
             keys = keys[:-1]
         return str(self.root / CONFIG_FILE) if self.root else "config"
+
+    def sources_under(self, path: tuple[str | int, ...]) -> list[str]:
+        """Every place a value at or below ``path`` came from, the table's own first: a table
+        from ``mega.toml`` with one key set by ``MEGA__…`` has two sources."""
+        keys = tuple(str(p) for p in path)
+        inside = [s for k, s in self.sources.items() if k[: len(keys)] == keys]
+        return list(dict.fromkeys(inside)) or [self.source_of(keys)]
+
+    def set_by_environment(self, path: tuple[str | int, ...]) -> bool:
+        """Whether everything at or below ``path`` came from ``MEGA__…`` variables (set in the
+        process environment or in ``.env``), none of it from a file."""
+        return all(_ENV_SOURCE.fullmatch(s) for s in self.sources_under(path))
 
     def app_version(self) -> str | None:
         """``[app] version``, else the project distribution's: ``[project] version`` of
@@ -134,42 +152,104 @@ def load_config(
         if root_path is None:
             raise MegaConfigError("config.no_project", "no project root given to load_config")
         data = _read_toml(root_path / CONFIG_FILE)
-    merged_env = dict(_read_dotenv(root_path) if root_path else {})
-    merged_env.update(os.environ if environ is None else environ)
+    dotenv = _read_dotenv(root_path) if root_path else {}
+    dotenv_file = root_path / ".env" if root_path else None
+    merged_env = {**dotenv, **(os.environ if environ is None else environ)}
 
     tree = _deep_copy(data)
     sources: dict[tuple[str, ...], str] = {}
+    base = str(root_path / CONFIG_FILE) if root_path else "config"
+    for top in TOP_LEVEL_KEYS:  # the tables' own source, kept when MEGA__ adds a key to one
+        if isinstance(tree.get(top), Mapping):
+            sources.update({(top, key): base for key in tree[top]})
     profile = merged_env.get(PROFILE_VAR, "")
     if profile and root_path is not None:
         overlay_path = _profile_file(root_path, profile)
         _overlay(tree, _read_toml(overlay_path), (), sources, str(overlay_path))
+    overrides = []
     for var, raw in merged_env.items():
         if var.startswith(ENV_PREFIX) and len(var) > len(ENV_PREFIX):
             path = tuple(part.lower() for part in var[len(ENV_PREFIX) :].split("__"))
-            _set_path(tree, path, _parse_env_value(var, raw))
-            sources[path] = f"env {var}"
+            # `mega` commands load .env into the process environment: an equal value is .env's
+            from_dotenv = dotenv_file is not None and dotenv.get(var) == raw
+            where = f"{dotenv_file} {var}" if from_dotenv else f"env {var}"
+            overrides.append((path, var, raw, where))
+    # [plugins.<name>] overrides last: their names are matched against the enabled list, which
+    # may itself be overridden (MEGA__APP__PLUGINS)
+    for path, var, raw, where in sorted(overrides, key=lambda o: o[0][0] == "plugins"):
+        if path[0] == "plugins" and len(path) > 1:
+            path = ("plugins", _env_plugin_name(var, path[1], _enabled(tree)), *path[2:])
+        _set_path(tree, path, _parse_env_value(var, raw), var)
+        for below in [k for k in sources if k[: len(path)] == path]:
+            del sources[below]  # replaced: what was below came from elsewhere
+        sources[path] = where
 
+    partial = Config(AppSettings(), {}, {}, root_path, sources, merged_env)
     unknown = [k for k in tree if k not in TOP_LEVEL_KEYS]
     if unknown:
+        where = ", ".join(s for k in unknown for s in partial.sources_under((k,)))
         raise MegaConfigError(
             "config.unknown_key",
-            f"config has unknown top-level key(s) {', '.join(map(repr, unknown))}; "
+            f"config has unknown top-level key(s) {', '.join(map(repr, unknown))} (from {where}); "
             f"expected only {', '.join(TOP_LEVEL_KEYS)} ([app], [plugins.<name>], "
             "[adapters.<kind>.<alias>])",
-            {"keys": unknown},
+            {"keys": unknown, "source": where},
         )
-    partial = Config(AppSettings(), {}, {}, root_path, sources, merged_env)
     try:
         app = AppSettings.model_validate(tree.get("app", {}))
     except ValidationError as exc:
         raise_validation(exc, ("app",), AppSettings, partial)
-    plugins = _tables(tree.get("plugins", {}), "plugins", "[plugins.<name>]")
+    plugins = _tables(tree.get("plugins", {}), ("plugins",), "[plugins.<name>]", partial)
     adapters: dict[str, dict[str, dict[str, Any]]] = {}
     for kind, aliases in _tables(
-        tree.get("adapters", {}), "adapters", "[adapters.<kind>.<alias>]"
+        tree.get("adapters", {}), ("adapters",), "[adapters.<kind>.<alias>]", partial
     ).items():
-        adapters[kind] = _tables(aliases, f"adapters.{kind}", f"[adapters.{kind}.<alias>]")
+        adapters[kind] = _tables(aliases, ("adapters", kind), f"[adapters.{kind}.<alias>]", partial)
     return Config(app, plugins, adapters, root_path, sources, merged_env)
+
+
+def env_spellings(segment: str, names: list[str]) -> list[str]:
+    """The plugin names an environment variable's lower-cased ``segment`` may stand for: itself,
+    or, as a shell variable cannot hold ``-``, a name with ``_`` in place of its hyphens
+    (``acme_audit`` for ``acme-audit``)."""
+
+    def spells(name: str) -> bool:
+        lowered = name.lower()
+        return len(lowered) == len(segment) and all(
+            s == n or (s == "_" and n == "-") for s, n in zip(segment, lowered, strict=True)
+        )
+
+    return [name for name in dict.fromkeys(names) if spells(name)]
+
+
+def _enabled(tree: Mapping[str, Any]) -> list[str]:
+    app = tree.get("app")
+    plugins = app.get("plugins") if isinstance(app, Mapping) else None
+    if not isinstance(plugins, list | tuple):
+        return []
+    return [p for p in plugins if isinstance(p, str)]
+
+
+def _env_plugin_name(var: str, segment: str, enabled: list[str]) -> str:
+    """The enabled plugin ``MEGA__PLUGINS__<SEGMENT>__…`` configures (``segment`` itself when it
+    spells none: the table is then checked like any other)."""
+    found = env_spellings(segment, enabled)
+    if len(found) > 1:
+        hyphenated = next((n for n in found if "-" in n), None)
+        spell = (
+            f", or keep the hyphens ({ENV_PREFIX}PLUGINS__{hyphenated.upper()}__… in .env, or "
+            "set through `env`)"
+            if hyphenated
+            else ""
+        )
+        raise MegaConfigError(
+            "config.invalid_env",
+            f"environment variable {var} could configure plugin {found[0]!r} or {found[1]!r}: "
+            "both are enabled, and a variable's name is read case-insensitively with `_` "
+            f"standing for `-` too; set the value under [plugins.<name>] in mega.toml{spell}",
+            {"variable": var, "plugins": found},
+        )
+    return found[0] if found else segment
 
 
 def validation_problems(
@@ -262,34 +342,38 @@ def _parse_env_value(var: str, raw: str) -> Any:
     return raw
 
 
-def _set_path(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+def _set_path(tree: dict[str, Any], path: tuple[str, ...], value: Any, var: str) -> None:
     node = tree
     for i, key in enumerate(path[:-1]):
         child = node.setdefault(key, {})
         if not isinstance(child, dict):
             raise MegaConfigError(
                 "config.invalid_env",
-                f"environment override {ENV_PREFIX}{'__'.join(path).upper()} goes below "
+                f"environment override {var} goes below "
                 f"{'.'.join(path[: i + 1])}, which is a value, not a table",
-                {"path": ".".join(path)},
+                {"path": ".".join(path), "variable": var},
             )
         node = child
     node[path[-1]] = value
 
 
-def _tables(value: Any, where: str, shape: str) -> dict[str, Any]:
+def _tables(value: Any, path: tuple[str, ...], shape: str, config: Config) -> dict[str, Any]:
+    where = ".".join(path)
     if not isinstance(value, Mapping):
+        source = config.source_of(path)
         raise MegaConfigError(
             "config.invalid_value",
-            f"config key {where} must be a table of tables like {shape}, got {value!r}",
-            {"key": where, "value": value},
+            f"config key {where} (in {source}) must be a table of tables like {shape}, "
+            f"got {value!r}",
+            {"key": where, "value": value, "source": source},
         )
     for key, table in value.items():
         if not isinstance(table, Mapping):
+            source = config.source_of((*path, key))
             raise MegaConfigError(
                 "config.invalid_value",
-                f"config key {where}.{key} must be a table ({shape}), got {table!r}",
-                {"key": f"{where}.{key}", "value": table},
+                f"config key {where}.{key} (in {source}) must be a table ({shape}), got {table!r}",
+                {"key": f"{where}.{key}", "value": table, "source": source},
             )
     return {k: dict(v) for k, v in value.items()}
 
@@ -299,8 +383,6 @@ def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _profile_file(root: Path, profile: str) -> Path:
-    import re
-
     name = f"mega.{profile}.toml"
     path = root / name
     if re.fullmatch(r"[A-Za-z0-9_-]+", profile) and path.is_file():

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from .adapters import Adapters
-from .config import Config, validation_problems
+from .config import Config, env_spellings, validation_problems
 from .discovery import Catalog, LoadedPlugin, load
 from .errors import MegaConfigError, MegaProblems
 from .log import get_logger
@@ -134,22 +134,52 @@ def _stray_tables(config: Config, catalog: Catalog) -> list[MegaConfigError]:
     for name in config.plugins:
         if name in enabled:
             continue
-        if name in catalog.names:
+        sources = config.sources_under(("plugins", name))
+        source = ", ".join(sources)
+        installed = name if name in catalog.names else None
+        if installed is None and config.set_by_environment(("plugins", name)):
+            # MEGA__PLUGINS__ACME_AUDIT__… for acme-audit: load_config maps it for enabled
+            # plugins only; for a disabled one it is the same harmless table
+            spelled = env_spellings(name, catalog.names)
+            installed = spelled[0] if len(spelled) == 1 else None
+        if installed is not None:
             get_logger().warning(
                 "config.table_for_disabled_plugin",
-                plugin=name,
-                hint=f"add {name!r} to [app].plugins or remove [plugins.{name}]",
+                plugin=installed,
+                source=source,
+                hint=f"add {installed!r} to [app].plugins, or remove [plugins.{name}] "
+                f"from {source}",
             )
             continue
+        suggestions = _close_names(name, catalog.names)
+        hint = f" (did you mean {' or '.join(map(repr, suggestions))}?)" if suggestions else ""
         problems.append(
             MegaConfigError(
                 "config.unknown_plugin_table",
-                f"config table [plugins.{name}] names no installed plugin; installed: "
-                f"{', '.join(catalog.names) or '(none)'}. Fix the table name or install the plugin",
-                {"table": f"plugins.{name}", "installed": catalog.names},
+                f"config table [plugins.{name}] (from {source}) names no installed plugin{hint}; "
+                f"installed: {', '.join(catalog.names) or '(none)'}. Fix the name where it is "
+                "set, or install the plugin",
+                {
+                    "table": f"plugins.{name}",
+                    "source": source,
+                    "sources": sources,
+                    "suggestions": suggestions,
+                    "installed": catalog.names,
+                },
             )
         )
     return problems
+
+
+def _close_names(name: str, installed: list[str]) -> list[str]:
+    """Installed names close to ``name``, nearest first; ``_`` and ``-`` count as equal."""
+    import difflib
+
+    by_key: dict[str, list[str]] = {}
+    for known in installed:
+        by_key.setdefault(known.lower().replace("_", "-"), []).append(known)
+    close = difflib.get_close_matches(name.lower().replace("_", "-"), list(by_key), n=3)
+    return [known for key in close for known in by_key[key]]
 
 
 def _package_dir(plugin: LoadedPlugin) -> Path:

@@ -244,3 +244,85 @@ def test_an_unknown_profile_names_the_file_and_the_profiles_there(tmp_path):
         assert err.value.code == "config.profile_not_found"
         assert f"mega.{profile}.toml" in err.value.message
         assert err.value.details["profiles"] == ["staging"]
+
+
+def test_a_stray_plugin_table_names_its_file_and_the_nearest_installed_plugin(site, tmp_path):
+    site.plugin("acme-audit")
+    root = write_project(tmp_path, "[app]\nplugins = []\n\n[plugins.acme_audit]\nx = 1\n")
+    with pytest.raises(MegaConfigError) as err:
+        App.from_project(root, environ={})
+    assert err.value.code == "config.unknown_plugin_table"
+    toml = str(root / "mega.toml")
+    assert f"[plugins.acme_audit] (from {toml})" in err.value.message
+    assert "(did you mean 'acme-audit'?)" in err.value.message
+    assert err.value.details["source"] == toml
+    assert err.value.details["suggestions"] == ["acme-audit"]
+
+
+def test_a_stray_plugin_table_set_from_the_environment_names_the_variable(site, tmp_path):
+    site.plugin("acme-audit")
+    root = write_project(tmp_path, "[app]\n", dotenv="MEGA__PLUGINS__ACME_AUDT__Y=2\n")
+    with pytest.raises(MegaProblems) as err:
+        App.from_project(root, environ={"MEGA__PLUGINS__ACME_AUDIT2__X": "1"})
+    by_table = {p.details["table"]: p for p in err.value.problems}
+    from_env = by_table["plugins.acme_audit2"]
+    assert "(from env MEGA__PLUGINS__ACME_AUDIT2__X)" in from_env.message
+    assert from_env.details["suggestions"] == ["acme-audit"]
+    from_dotenv = by_table["plugins.acme_audt"]
+    assert from_dotenv.details["source"] == f"{root / '.env'} MEGA__PLUGINS__ACME_AUDT__Y"
+    assert "did you mean 'acme-audit'?" in from_dotenv.message
+
+
+def test_a_mega_toml_table_and_the_variable_adding_to_it_are_both_named():
+    with pytest.raises(MegaConfigError) as err:
+        App.from_dict(
+            {"app": {"plugins": []}, "plugins": {"memroy": {"a": 1}}},
+            environ={"MEGA__PLUGINS__MEMROY__B": "2"},
+        )
+    assert err.value.details["sources"] == ["config", "env MEGA__PLUGINS__MEMROY__B"]
+    assert err.value.details["suggestions"] == ["memory"]
+
+
+def test_an_underscore_variable_configures_an_enabled_hyphenated_plugin(site, tmp_path):
+    site.plugin("acme-audit", SETTINGS_PLUGIN, config="Settings")
+    root = write_project(
+        tmp_path, '[app]\nplugins = ["acme-audit"]\n\n[plugins.acme-audit]\nname = "audit"\n'
+    )
+    var = "MEGA__PLUGINS__ACME_AUDIT__ACK_WAIT_MS"
+    app = App.from_project(root, environ={var: "5000"})
+    settings = app.plugin_config("acme-audit")
+    assert (settings.ack_wait_ms, settings.name) == (5000, "audit")  # merged with the file's
+    assert app.config.source_of(("plugins", "acme-audit", "ack_wait_ms")) == f"env {var}"
+    with pytest.raises(MegaConfigError) as err:
+        App.from_project(root, environ={var: "soon"})
+    assert err.value.details["key"] == "plugins.acme-audit.ack_wait_ms"
+    assert f"env {var}" in err.value.message
+    # the enable list may come from the environment too
+    write_project(tmp_path, "[app]\n")
+    env = {"MEGA__APP__PLUGINS": '["acme-audit"]', var: "7"}
+    assert App.from_project(root, environ=env).plugin_config("acme-audit").ack_wait_ms == 7
+
+
+def test_an_underscore_variable_for_an_installed_but_disabled_hyphenated_plugin_is_allowed(site):
+    site.plugin("acme-audit")
+    app = App.from_dict({"app": {"plugins": []}}, environ={"MEGA__PLUGINS__ACME_AUDIT__X": "1"})
+    assert app.plugins == []
+
+
+def test_an_underscore_variable_fitting_two_enabled_plugins_is_an_error():
+    data = {"app": {"plugins": ["acme-audit", "acme_audit"]}}
+    with pytest.raises(MegaConfigError) as err:
+        load_config(data=data, environ={"MEGA__PLUGINS__ACME_AUDIT__X": "1"})
+    assert err.value.code == "config.invalid_env"
+    assert "MEGA__PLUGINS__ACME_AUDIT__X" in err.value.message
+    assert err.value.details["plugins"] == ["acme-audit", "acme_audit"]
+    assert "MEGA__PLUGINS__ACME-AUDIT__" in err.value.message  # how to say which one
+    config = load_config(data=data, environ={"MEGA__PLUGINS__ACME-AUDIT__X": "1"})
+    assert config.plugins == {"acme-audit": {"x": "1"}}
+
+
+def test_an_unknown_top_level_key_from_the_environment_names_the_variable():
+    with pytest.raises(MegaConfigError) as err:
+        load_config(data={}, environ={"MEGA__PLUGIN__HTTP__PORT": "1"})
+    assert err.value.code == "config.unknown_key"
+    assert "(from env MEGA__PLUGIN__HTTP__PORT)" in err.value.message
