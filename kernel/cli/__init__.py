@@ -1,14 +1,17 @@
 """The ``mega`` command line.
 
 Only typer is imported up front: every command imports what it needs when it runs, so
-``mega --help`` stays fast and imports no plugin. Commands added by plugins (through
-``mega_register``) are looked up only when the command given is not a builtin one.
+``mega --help`` outside a project stays fast and imports no plugin. Commands added by plugins
+(through ``mega_register``) are looked up only when the command given is not a builtin one, or
+when ``mega --help`` runs inside a project: it builds (never boots) the project's app to list
+them.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,10 +19,13 @@ from . import generate, new, plugins, run
 from ._errors import fail, handle_errors
 from ._project import load_project_app
 
+if TYPE_CHECKING:
+    from mega.registry import CommandDef, NameRegistry
+
 HELP = "mega: a Python application framework built as a plugin microkernel."
 EPILOG = (
-    "Enabled plugins add commands of their own; `mega plugins` lists what each registered. "
-    "Docs: docs/quickstart.md."
+    "Enabled plugins add commands of their own, listed here when mega runs inside a project; "
+    "`mega plugins` shows which plugin registered what. Docs: docs/quickstart.md."
 )
 
 
@@ -63,17 +69,28 @@ def build_cli() -> typer.Typer:
 KERNEL_COMMANDS = frozenset({"new", "g", "run", "plugins"})
 
 
+#: the help panel listing the commands of the project's enabled plugins
+PLUGIN_PANEL = "Commands of enabled plugins"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``mega`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
     cli = build_cli()
     command = next((a for a in args if not a.startswith("-")), None)
+    note = None
     if command is not None and command not in KERNEL_COMMANDS:
         try:
             _add_plugin_commands(cli, command)
         except typer.Exit as exc:  # raised outside the typer app: exit as it would
             sys.exit(exc.exit_code)
-    cli(args=args, prog_name="mega")
+    elif command is None and "--version" not in args and (not args or "--help" in args):
+        note = _add_project_commands(cli)
+    try:
+        cli(args=args, prog_name="mega")
+    finally:
+        if note:
+            typer.echo(note, err=True)
 
 
 @handle_errors
@@ -94,13 +111,58 @@ def _add_plugin_commands(cli: typer.Typer, wanted: str) -> None:
             f"no such command {wanted!r}; available: {', '.join(known)}. A plugin command "
             "appears when its plugin is enabled in [app].plugins",
         )
+    _add_commands(cli, commands)
+
+
+def _add_project_commands(cli: typer.Typer) -> str | None:
+    """For ``mega --help`` inside a project: add its plugins' commands under their own panel.
+
+    Returns the line to print after the help when the project's app cannot be built: the help
+    must still print, so any failure (bad config, a plugin that fails to import) is reported.
+    """
+    here = Path.cwd()
+    # a cheap look before building: outside a project, --help imports nothing more
+    if not any((d / "mega.toml").is_file() for d in (here, *here.parents)):
+        return None
+    try:
+        app = load_project_app(required=False)
+    except Exception as exc:
+        return f"The project's plugin commands could not be loaded: {_reason(exc)}"
+    if app is not None:
+        _add_commands(cli, app.registry.commands, panel=PLUGIN_PANEL)
+    return None
+
+
+def _reason(exc: Exception) -> str:
+    """One line saying why: ``error[code]: message``, the first of several problems."""
+    from mega.errors import MegaError
+
+    if not isinstance(exc, MegaError):
+        return f"{type(exc).__name__}: {exc}"
+    problems = getattr(exc, "problems", None)
+    if problems:
+        first = problems[0]
+        reason = (
+            f"{len(problems)} problems, the first: error[{first.code}]: {first.message}; "
+            "`mega plugins check` lists them all"
+        )
+    else:
+        reason = f"error[{exc.code}]: {exc.message}"
+    return " ".join(reason.split())
+
+
+def _add_commands(
+    cli: typer.Typer, commands: NameRegistry[CommandDef], *, panel: str | None = None
+) -> None:
     for name, entry in commands.items():
         definition = entry.value
         if isinstance(definition.target, typer.Typer):
             _report_errors(definition.target)
-            cli.add_typer(definition.target, name=name, help=definition.help)
+            cli.add_typer(definition.target, name=name, help=definition.help, rich_help_panel=panel)
         else:
-            cli.command(name, help=definition.help)(handle_errors(definition.target))
+            cli.command(name, help=definition.help, rich_help_panel=panel)(
+                handle_errors(definition.target)
+            )
 
 
 def _report_errors(group: typer.Typer) -> None:
