@@ -1,9 +1,11 @@
 """The ``db`` plugin and the public database API: models, the dialect contract, CRUD.
 
 Dialect plugins (``sqlite``, ``postgres``, ``maria``, or a third party's) register a ``db``
-adapter driver — a ``Database`` subclass — and its ``Dialect``. This plugin adds what works on
-any of them: the ``mega g model`` generator. See docs/db.md (models and CRUD) and
-docs/dialects.md (writing a dialect).
+adapter driver — a ``Database`` subclass implementing ``DatabaseDriver`` — and its ``Dialect``.
+This plugin adds what works on any of them: the ``mega g model`` generator. See docs/db.md
+(models and CRUD) and docs/dialects.md (writing a dialect: this module's exports are all a
+dialect needs; ``mega.plugins.sqlite`` is the reference dialect, and
+``mega.plugins.db.dialect_suite`` the conformance kit).
 """
 
 from __future__ import annotations
@@ -11,7 +13,18 @@ from __future__ import annotations
 from mega import PluginRegistry, PluginSpec, hookimpl
 
 from .database import Database, Page
-from .dialect import Capabilities, Dialect, ModelPlan, Unsupported, unsupported
+from .dialect import (
+    Capabilities,
+    Converter,
+    Dialect,
+    ModelPlan,
+    Unsupported,
+    enum_value,
+    json_dumps,
+    to_utc,
+    unsupported,
+)
+from .driver import Batch, DatabaseDriver, Row
 from .errors import (
     ConnectionLost,
     DbError,
@@ -47,7 +60,7 @@ from .fields import (
 )
 from .model import Model
 from .partitions import ensure_partitions, partition_name
-from .pool import ConnectionPool
+from .pool import ConnectionPool, close_connection
 from .schema import (
     AddColumn,
     AddForeignKey,
@@ -156,6 +169,7 @@ __all__ = [
     "CreatePartition",
     "CreateTable",
     "Database",
+    "Batch",
     "Date",
     "DateTime",
     "DbError",
@@ -164,10 +178,12 @@ __all__ = [
     "DropColumn",
     "DropForeignKey",
     "DropIndex",
+    "Converter",
     "DropTable",
     "Enum",
     "Field",
     "Float",
+    "DatabaseDriver",
     "ForeignKeyDef",
     "ForeignKeyInfo",
     "Index",
@@ -201,9 +217,14 @@ __all__ = [
     "integrity",
     "invalid_value",
     "lock_timeout",
+    "Row",
     "partition_name",
     "plugin",
     "query_failed",
     "retryable",
     "unsupported",
 ]
+    "close_connection",
+    "enum_value",
+    "json_dumps",
+    "to_utc",

@@ -1,9 +1,10 @@
 """``Database``: the ``db`` adapter every dialect plugin implements, and the CRUD API on top.
 
-A driver implements a handful of primitives on one raw connection (``_acquire``, ``_execute``,
-``_fetch``, ``_fetch_named``, ``_insert``, ``_stream``), error mapping, introspection and the
-migration lock; everything users call (``get``, ``find``, ``page``, ``insert_many``, ``upsert``,
-``transaction``…) is written once here against those primitives and the dialect.
+A driver implements the ``DatabaseDriver`` protocol (driver.py): a handful of primitives on one
+raw connection (``acquire``, ``execute_on``, ``fetch_on``, ``fetch_named_on``, ``insert_on``,
+``stream_on``), error mapping, introspection and the migration lock; everything users call
+(``get``, ``find``, ``page``, ``insert_many``, ``upsert``, ``transaction``…) is written once here
+against those primitives and the dialect.
 
 Inside ``async with db.transaction():`` every call of the same task runs on the transaction's
 connection (a context variable carries it); a nested ``transaction()`` is a savepoint.
@@ -31,6 +32,7 @@ from mega.errors import MegaLifecycleError
 
 from .dialect import Dialect, ModelPlan
 from .errors import DbError, invalid, query_failed
+from .driver import Batch, OldName, Row, adopt_old_names
 from .expressions import Compare, Condition, IsNull, Or, Order, all_of
 
 if TYPE_CHECKING:
@@ -68,9 +70,11 @@ class Page:
 
 
 class Database(ABC):
-    """Base of every ``db`` adapter. Subclasses set ``dialect`` and implement the primitives."""
+    """Base of every ``db`` adapter: a driver subclasses it, sets ``dialect`` and implements the
+    ``DatabaseDriver`` primitives; everything users call is written here on them."""
 
     dialect: Dialect
+    #: the dialect *instance* this adapter renders SQL with (``registry.dialect`` takes the class)
     #: the driver's parameter limit per statement (insert_many batches stay under it)
     max_params: ClassVar[int] = 32_000
     begin_sql: ClassVar[str] = "BEGIN"
@@ -83,41 +87,53 @@ class Database(ABC):
             f"mega-db-{alias}-{id(self)}", default=None
         )
 
-    # -- what a driver implements -----------------------------------------------------------
+    # -- what a driver implements (DatabaseDriver documents each member) --------------------
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        adopt_old_names(cls)
 
     @abstractmethod
-    async def connect(self) -> None: ...
+    async def connect(self) -> None:
+        """Open the connections; see ``DatabaseDriver.connect``."""
 
     @abstractmethod
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Close every connection; see ``DatabaseDriver.close``."""
 
     @abstractmethod
-    def _acquire(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        """A connection from the pool for one statement or one transaction."""
+    def acquire(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """A connection for one statement or one transaction; see ``DatabaseDriver.acquire``."""
 
     @abstractmethod
-    async def _execute(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
-        """Run a statement; the number of rows it changed."""
+    async def execute_on(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
+        """Run a statement; the rows it matched. See ``DatabaseDriver.execute_on``."""
 
     @abstractmethod
-    async def _fetch(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
-        """Rows as positional sequences."""
+    async def fetch_on(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Row]:
+        """Rows as positional sequences. See ``DatabaseDriver.fetch_on``."""
 
     @abstractmethod
-    async def _fetch_named(
-        self, conn: Any, sql: str, params: Sequence[Any]
-    ) -> tuple[list[str], list[Sequence[Any]]]:
-        """Column names and rows (for raw SQL, whose columns only the server knows)."""
+    async def fetch_named_on(self, conn: Any, sql: str, params: Sequence[Any]) -> Batch:
+        """Column names and rows. See ``DatabaseDriver.fetch_named_on``."""
 
     @abstractmethod
-    async def _insert(self, conn: Any, sql: str, params: Sequence[Any], rows: int) -> list[Any]:
-        """Run an INSERT of ``rows`` rows; the generated keys in row order."""
+    async def insert_on(self, conn: Any, sql: str, params: Sequence[Any], rows: int) -> list[Any]:
+        """Run an INSERT; generated keys in row order. See ``DatabaseDriver.insert_on``."""
 
     @abstractmethod
-    def _stream(
+    def stream_on(
         self, conn: Any, sql: str, params: Sequence[Any], batch: int
-    ) -> AsyncIterator[tuple[list[str], list[Sequence[Any]]]]:
-        """Batches of rows read through a server-side cursor (inside a transaction)."""
+    ) -> AsyncIterator[Batch]:
+        """Batches through a server-side cursor. See ``DatabaseDriver.stream_on``."""
+
+    # the old names, for callers, for one release (a subclass's own old names: __init_subclass__)
+    _acquire: Any = OldName("acquire")
+    _execute: Any = OldName("execute_on")
+    _fetch: Any = OldName("fetch_on")
+    _fetch_named: Any = OldName("fetch_named_on")
+    _insert: Any = OldName("insert_on")
+    _stream: Any = OldName("stream_on")
 
     @abstractmethod
     def map_error(self, exc: BaseException) -> DbError | None:
@@ -197,7 +213,7 @@ class Database(ABC):
         try:
             if tx is not None:
                 return await call(tx.conn, sql, params)
-            async with self._acquire() as conn:
+            async with self.acquire() as conn:
                 return await call(conn, sql, params)
         except DbError:
             raise
@@ -219,7 +235,7 @@ class Database(ABC):
             async with self._savepoint(tx):
                 yield self
             return
-        async with self._acquire() as conn:
+        async with self.acquire() as conn:
             await self._control(conn, self.begin_sql)
             tx = _Tx(conn)
             token = self._tx.set(tx)
@@ -229,7 +245,7 @@ class Database(ABC):
                 tx.open = False
                 self._tx.reset(token)
                 with contextlib.suppress(Exception):  # a lost connection cannot roll back
-                    await self._execute(conn, "ROLLBACK", ())
+                    await self.execute_on(conn, "ROLLBACK", ())
                 raise
             tx.open = False
             self._tx.reset(token)
@@ -265,7 +281,7 @@ class Database(ABC):
         """BEGIN / COMMIT, with the driver's errors mapped (a COMMIT may fail on a deferred
         constraint or a serialization conflict)."""
         try:
-            await self._execute(conn, sql, ())
+            await self.execute_on(conn, sql, ())
         except DbError:
             raise
         except Exception as exc:
@@ -283,15 +299,15 @@ class Database(ABC):
         name = self.dialect.quote(f"mega_sp_{tx.depth}")
         registered = len(tx.after_commit)
         try:
-            await self._run(self._execute, f"SAVEPOINT {name}", ())
+            await self._run(self.execute_on, f"SAVEPOINT {name}", ())
             try:
                 yield
             except BaseException:
                 del tx.after_commit[registered:]  # what the savepoint did never happened
-                await self._run(self._execute, f"ROLLBACK TO SAVEPOINT {name}", ())
-                await self._run(self._execute, f"RELEASE SAVEPOINT {name}", ())
+                await self._run(self.execute_on, f"ROLLBACK TO SAVEPOINT {name}", ())
+                await self._run(self.execute_on, f"RELEASE SAVEPOINT {name}", ())
                 raise
-            await self._run(self._execute, f"RELEASE SAVEPOINT {name}", ())
+            await self._run(self.execute_on, f"RELEASE SAVEPOINT {name}", ())
         finally:
             tx.depth -= 1
 
@@ -299,10 +315,10 @@ class Database(ABC):
 
     async def execute(self, sql: str, *params: Any) -> int:
         """Run one statement with parameters; the number of rows it changed."""
-        return int(await self._run(self._execute, sql, params))
+        return int(await self._run(self.execute_on, sql, params))
 
     async def fetch_all(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        names, rows = await self._run(self._fetch_named, sql, params)
+        names, rows = await self._run(self.fetch_named_on, sql, params)
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     async def fetch_one(self, sql: str, *params: Any) -> dict[str, Any] | None:
@@ -311,7 +327,7 @@ class Database(ABC):
 
     async def fetch_val(self, sql: str, *params: Any) -> Any:
         """The first column of the first row (None when there is no row)."""
-        rows = await self._run(self._fetch, sql, params)
+        rows = await self._run(self.fetch_on, sql, params)
         return rows[0][0] if rows else None
 
     async def stream_sql(
@@ -325,12 +341,12 @@ class Database(ABC):
     async def _batches(
         self, sql: str, params: Sequence[Any], batch: int
     ) -> AsyncIterator[tuple[list[str], list[Sequence[Any]]]]:
-        """``_stream`` inside a transaction (server cursors need one), errors mapped."""
+        """``stream_on`` inside a transaction (server cursors need one), errors mapped."""
         async with self.transaction():
             tx = self._current()
             assert tx is not None
             try:
-                async for names, rows in self._stream(tx.conn, sql, params, batch):
+                async for names, rows in self.stream_on(tx.conn, sql, params, batch):
                     yield names, rows
             except DbError:
                 raise
@@ -370,7 +386,7 @@ class Database(ABC):
             return None
         plan = self.dialect.plan(model)
         rows = await self._run(
-            self._fetch, self.dialect.select_by_key(model), (plan.encode(plan.pk, key),)
+            self.fetch_on, self.dialect.select_by_key(model), (plan.encode(plan.pk, key),)
         )
         return plan.row(rows[0]) if rows else None
 
@@ -393,7 +409,7 @@ class Database(ABC):
             limit,
             offset,
         )
-        return plan.rows(await self._run(self._fetch, sql, params))
+        return plan.rows(await self._run(self.fetch_on, sql, params))
 
     async def first(
         self,
@@ -412,7 +428,7 @@ class Database(ABC):
         where: Mapping[str, Any] | None = None,
     ) -> int:
         sql, params = self.dialect.count(model, self._where(model, conditions, where))
-        rows = await self._run(self._fetch, sql, params)
+        rows = await self._run(self.fetch_on, sql, params)
         return int(rows[0][0])
 
     async def exists(
@@ -422,7 +438,7 @@ class Database(ABC):
         where: Mapping[str, Any] | None = None,
     ) -> bool:
         sql, params = self.dialect.exists(model, self._where(model, conditions, where))
-        return bool(await self._run(self._fetch, sql, params))
+        return bool(await self._run(self.fetch_on, sql, params))
 
     async def page(
         self,
@@ -441,7 +457,7 @@ class Database(ABC):
         )
         plan = self.dialect.plan(model)
         sql, params = self.dialect.select(model, where_all, keys, limit + 1, None)
-        rows = plan.rows(await self._run(self._fetch, sql, params))
+        rows = plan.rows(await self._run(self.fetch_on, sql, params))
         return self._keyset_page(rows, limit, keys, fingerprint)
 
     def _keyset(
@@ -515,7 +531,7 @@ class Database(ABC):
         sql = self.dialect.insert(model, columns, 1, returning=generated)
         if generated:
             return (await self._run(_insert_one(self), sql, params))[0]
-        await self._run(self._execute, sql, params)
+        await self._run(self.execute_on, sql, params)
         return row[plan.pk]
 
     async def insert_many(self, model: type[Model], rows: Iterable[Mapping[str, Any]]) -> list[Any]:
@@ -542,7 +558,7 @@ class Database(ABC):
                 if generated:
                     keys.extend(await self._run(_insert_n(self, len(chunk)), sql, params))
                 else:
-                    await self._run(self._execute, sql, params)
+                    await self._run(self.execute_on, sql, params)
                     keys.extend(row.get(plan.pk) for row in chunk)
         return keys
 
@@ -568,7 +584,7 @@ class Database(ABC):
         condition = self._where(model, conditions, where)
         _check_filtered(model, "update", condition, all_rows)
         sql, params = self.dialect.update(model, changes, condition)
-        return int(await self._run(self._execute, sql, params))
+        return int(await self._run(self.execute_on, sql, params))
 
     async def delete(
         self,
@@ -582,7 +598,7 @@ class Database(ABC):
         condition = self._where(model, conditions, where)
         _check_filtered(model, "delete", condition, all_rows)
         sql, params = self.dialect.delete(model, condition)
-        return int(await self._run(self._execute, sql, params))
+        return int(await self._run(self.execute_on, sql, params))
 
     async def upsert(
         self,
@@ -611,7 +627,7 @@ class Database(ABC):
                 row[name] = now
         columns = tuple(row)
         sql = self.dialect.upsert(model, columns, targets, changed)
-        await self._run(self._execute, sql, [plan.encode(c, row[c]) for c in columns])
+        await self._run(self.execute_on, sql, [plan.encode(c, row[c]) for c in columns])
 
     # -- query pieces -----------------------------------------------------------------------
 
@@ -683,14 +699,14 @@ class Database(ABC):
 
 def _insert_one(db: Database) -> Callable[..., Any]:
     async def call(conn: Any, sql: str, params: Sequence[Any]) -> list[Any]:
-        return await db._insert(conn, sql, params, 1)
+        return await db.insert_on(conn, sql, params, 1)
 
     return call
 
 
 def _insert_n(db: Database, rows: int) -> Callable[..., Any]:
     async def call(conn: Any, sql: str, params: Sequence[Any]) -> list[Any]:
-        return await db._insert(conn, sql, params, rows)
+        return await db.insert_on(conn, sql, params, rows)
 
     return call
 

@@ -234,33 +234,51 @@ class RawSQL(Op):
 
 @dataclass(frozen=True)
 class ColumnInfo:
+    """A live column, as ``Database.introspect`` reads it back."""
+
     name: str
     #: the dialect's own type name, lower case (``varchar(40)``, ``bigint``, ``text``)
     type: str
+    #: False for a primary key column, whatever the server reports
     nullable: bool
     primary_key: bool = False
+    #: the server's own text of the default expression (``'member'::text``, ``0``), or None
     default: Any = None
 
 
 @dataclass(frozen=True)
 class IndexInfo:
+    """A live index, the primary key's left out. A UNIQUE constraint is reported as a unique
+    index too, named ``constraint_name("uq", table, columns)`` where the server keeps no name
+    (SQLite), so a model's ``unique=True`` column reads back the same on every dialect."""
+
     name: str
+    #: the indexed columns, in index order
     columns: tuple[str, ...]
     unique: bool
 
 
 @dataclass(frozen=True)
 class ForeignKeyInfo:
+    """A live foreign key: ``columns`` of this table referencing ``ref_columns`` of
+    ``ref_table``."""
+
+    #: the constraint's name; None where the server keeps none (SQLite)
     name: str | None
     columns: tuple[str, ...]
     ref_table: str
     ref_columns: tuple[str, ...]
+    #: lower case: ``"restrict"``, ``"cascade"``, ``"set null"``, ``"no action"``
     on_delete: str
 
 
 @dataclass
 class TableInfo:
+    """A live table, as ``Database.introspect`` returns it (``{name: TableInfo}``); the
+    migrations' drift check and the conformance kit compare it with the models."""
+
     name: str
+    #: in the table's column order
     columns: list[ColumnInfo]
     indexes: list[IndexInfo] = field(default_factory=list)
     foreign_keys: list[ForeignKeyInfo] = field(default_factory=list)

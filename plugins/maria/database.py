@@ -33,6 +33,7 @@ from mega.plugins.db import (
     Capabilities,
     ColumnInfo,
     ConnectionLost,
+    Converter,
     Database,
     DbError,
     Dialect,
@@ -42,13 +43,15 @@ from mega.plugins.db import (
     Table,
     TableInfo,
     connection_lost,
+    enum_value,
     integrity,
     invalid_value,
+    json_dumps,
     lock_timeout,
     retryable,
+    to_utc,
 )
-from mega.plugins.db.dialect import Converter, enum_value, json_dumps, to_utc
-from mega.plugins.db.fields import Field as ModelField
+from mega.plugins.db import Field as ModelField
 
 #: MySQL's "no limit" for a query with OFFSET and no LIMIT
 NO_LIMIT = 18446744073709551615
@@ -238,21 +241,21 @@ class MariaDatabase(Database):
             return {}
         return {"size": int(pool.size), "idle": int(pool.freesize)}
 
-    def _acquire(self) -> Any:
+    def acquire(self) -> Any:
         if self._pool is None:
             raise self.not_connected()
         return _Lease(self)
 
-    async def _execute(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
+    async def execute_on(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
         async with conn.cursor() as cursor:
             return int(await cursor.execute(sql, params or None))
 
-    async def _fetch(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+    async def fetch_on(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         async with conn.cursor() as cursor:
             await cursor.execute(sql, params or None)
             return list(await cursor.fetchall())
 
-    async def _fetch_named(
+    async def fetch_named_on(
         self, conn: Any, sql: str, params: Sequence[Any]
     ) -> tuple[list[str], list[Sequence[Any]]]:
         async with conn.cursor() as cursor:
@@ -260,7 +263,7 @@ class MariaDatabase(Database):
             rows = await cursor.fetchall()
             return [d[0] for d in cursor.description or ()], list(rows)
 
-    async def _insert(self, conn: Any, sql: str, params: Sequence[Any], rows: int) -> list[Any]:
+    async def insert_on(self, conn: Any, sql: str, params: Sequence[Any], rows: int) -> list[Any]:
         async with conn.cursor() as cursor:
             await cursor.execute(sql, params)
             first = int(cursor.lastrowid)
@@ -268,7 +271,7 @@ class MariaDatabase(Database):
         # innodb_autoinc_lock_mode), spaced by auto_increment_increment
         return [first + i * self._increment for i in range(rows)]
 
-    async def _stream(
+    async def stream_on(
         self, conn: Any, sql: str, params: Sequence[Any], batch: int
     ) -> AsyncIterator[tuple[list[str], list[Sequence[Any]]]]:
         cursors = import_driver("asyncmy.cursors", extra="maria", what="the maria db driver")

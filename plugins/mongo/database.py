@@ -285,24 +285,24 @@ class MongoDatabase(Database):
             "use db.collection(Model) for PyMongo's own API, or db.command({...})",
         )
 
-    def _acquire(self) -> contextlib.AbstractAsyncContextManager[Any]:
+    def acquire(self) -> contextlib.AbstractAsyncContextManager[Any]:
         raise self._no_sql()
 
-    async def _execute(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
+    async def execute_on(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
         raise self._no_sql()
 
-    async def _fetch(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+    async def fetch_on(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         raise self._no_sql()
 
-    async def _fetch_named(
+    async def fetch_named_on(
         self, conn: Any, sql: str, params: Sequence[Any]
     ) -> tuple[list[str], list[Sequence[Any]]]:
         raise self._no_sql()
 
-    async def _insert(self, conn: Any, sql: str, params: Sequence[Any], rows: int) -> list[Any]:
+    async def insert_on(self, conn: Any, sql: str, params: Sequence[Any], rows: int) -> list[Any]:
         raise self._no_sql()
 
-    async def _stream(
+    async def stream_on(
         self, conn: Any, sql: str, params: Sequence[Any], batch: int
     ) -> AsyncIterator[tuple[list[str], list[Sequence[Any]]]]:
         raise self._no_sql()

@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mega import import_driver
 from mega.plugins.db import (
+    MISSING,
     AlterColumn,
     Capabilities,
     ColumnInfo,
+    Converter,
     CreatePartition,
     Database,
     DbError,
@@ -27,16 +29,16 @@ from mega.plugins.db import (
     Table,
     TableInfo,
     connection_lost,
+    constraint_name,
+    enum_value,
     integrity,
     invalid_value,
     lock_timeout,
     retryable,
+    to_utc,
     unsupported,
 )
-from mega.plugins.db.dialect import Converter, enum_value, to_utc
-from mega.plugins.db.fields import MISSING
-from mega.plugins.db.fields import Field as ModelField
-from mega.plugins.db.schema import constraint_name
+from mega.plugins.db import Field as ModelField
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -228,30 +230,30 @@ class PostgresDatabase(Database):
             return {}
         return {"size": pool.get_size(), "idle": pool.get_idle_size()}
 
-    def _acquire(self) -> Any:
+    def acquire(self) -> Any:
         if self._pool is None:
             raise self.not_connected()
         return self._pool.acquire()
 
-    async def _execute(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
+    async def execute_on(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
         status = await conn.execute(sql, *params)
         count = status.rpartition(" ")[2]
         return int(count) if count.isdigit() else 0
 
-    async def _fetch(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+    async def fetch_on(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         return list(await conn.fetch(sql, *params))
 
-    async def _fetch_named(
+    async def fetch_named_on(
         self, conn: Any, sql: str, params: Sequence[Any]
     ) -> tuple[list[str], list[Sequence[Any]]]:
         rows = await conn.fetch(sql, *params)
         return (list(rows[0].keys()) if rows else []), list(rows)
 
-    async def _insert(self, conn: Any, sql: str, params: Sequence[Any], rows: int) -> list[Any]:
+    async def insert_on(self, conn: Any, sql: str, params: Sequence[Any], rows: int) -> list[Any]:
         keys = [row[0] for row in await conn.fetch(sql, *params)]
         return sorted(keys) if rows > 1 else keys
 
-    async def _stream(
+    async def stream_on(
         self, conn: Any, sql: str, params: Sequence[Any], batch: int
     ) -> AsyncIterator[tuple[list[str], list[Sequence[Any]]]]:
         cursor = await conn.cursor(sql, *params)

@@ -33,26 +33,28 @@ from mega.plugins.db import (
     AlterColumn,
     Capabilities,
     ColumnInfo,
+    ConnectionPool,
+    Converter,
     Database,
     DbError,
     Dialect,
     DropForeignKey,
     ForeignKeyInfo,
     IndexInfo,
-    Op,
     Table,
     TableInfo,
     connection_lost,
     constraint_name,
+    enum_value,
     integrity,
     invalid_value,
+    json_dumps,
     lock_timeout,
     retryable,
+    to_utc,
     unsupported,
 )
-from mega.plugins.db.dialect import Converter, enum_value, json_dumps, to_utc
-from mega.plugins.db.fields import Field as ModelField
-from mega.plugins.db.pool import ConnectionPool
+from mega.plugins.db import Field as ModelField
 
 MEMORY = ":memory:"
 
@@ -148,16 +150,25 @@ class SqliteDialect(Dialect):
             return "1" if value else "0"
         return super().literal(value, field)
 
-    def ddl(self, op: Op) -> list[str]:
-        if isinstance(op, AlterColumn | AddForeignKey | DropForeignKey):
-            if op.target is None:
-                raise unsupported(
-                    self.name,
-                    f"{type(op).__name__} without the table's target definition",
-                    "SQLite rebuilds the table: pass target=<the table after the change>",
-                )
-            return self.rebuild(op.target)
-        return super().ddl(op)
+    # SQLite alters a column or a table's foreign keys by rebuilding the table (the base
+    # class's ddl() checks the capability flags first)
+    def alter_column(self, op: AlterColumn) -> list[str]:
+        return self.rebuild_for(op)
+
+    def add_foreign_key(self, op: AddForeignKey) -> list[str]:
+        return self.rebuild_for(op)
+
+    def drop_foreign_key(self, op: DropForeignKey) -> list[str]:
+        return self.rebuild_for(op)
+
+    def rebuild_for(self, op: AlterColumn | AddForeignKey | DropForeignKey) -> list[str]:
+        if op.target is None:
+            raise unsupported(
+                self.name,
+                f"{type(op).__name__} without the table's target definition",
+                "SQLite rebuilds the table: pass target=<the table after the change>",
+            )
+        return self.rebuild(op.target)
 
     def rebuild(self, target: Table) -> list[str]:
         """Recreate ``target.name`` from its definition, keeping its rows (SQLite's documented
@@ -249,8 +260,7 @@ class SqliteDatabase(Database):
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            for conn in pool.connections:
-                await conn.close()
+            await pool.close()
 
     def pool_stats(self) -> dict[str, int]:
         pool = self._pool
@@ -258,12 +268,12 @@ class SqliteDatabase(Database):
             return {}
         return {"size": len(pool.connections), "idle": pool.idle}
 
-    def _acquire(self) -> Any:
+    def acquire(self) -> Any:
         if self._pool is None:
             raise self.not_connected()
         return self._pool.acquire()
 
-    async def _execute(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
+    async def execute_on(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
         cursor = await conn.execute(sql, params)
         if cursor.description is not None:
             # a statement that returns rows keeps a read snapshot open (under WAL: an old view
@@ -271,12 +281,12 @@ class SqliteDatabase(Database):
             await cursor.close()
         return int(cursor.rowcount)
 
-    def _fetch(self, conn: Any, sql: str, params: Sequence[Any]) -> Any:
+    def fetch_on(self, conn: Any, sql: str, params: Sequence[Any]) -> Any:
         # aiosqlite's own coroutine, awaited by the caller: no frame of ours around it (a
         # query's hot path); it resolves to the list of row tuples
         return conn.execute_fetchall(sql, params)
 
-    async def _fetch_named(
+    async def fetch_named_on(
         self, conn: Any, sql: str, params: Sequence[Any]
     ) -> tuple[list[str], list[Sequence[Any]]]:
         async with conn.execute(sql, params) as cursor:
@@ -284,12 +294,12 @@ class SqliteDatabase(Database):
             names = [d[0] for d in cursor.description or ()]
         return names, list(rows)
 
-    async def _insert(self, conn: Any, sql: str, params: Sequence[Any], rows: int) -> list[Any]:
+    async def insert_on(self, conn: Any, sql: str, params: Sequence[Any], rows: int) -> list[Any]:
         keys = [row[0] for row in await conn.execute_fetchall(sql, params)]
         # SQLite does not promise RETURNING's row order; generated keys grow with row order
         return sorted(keys) if rows > 1 else keys
 
-    async def _stream(
+    async def stream_on(
         self, conn: Any, sql: str, params: Sequence[Any], batch: int
     ) -> AsyncIterator[tuple[list[str], list[Sequence[Any]]]]:
         async with conn.execute(sql, params) as cursor:
@@ -344,7 +354,7 @@ class SqliteDatabase(Database):
                 "SQLite must switch foreign keys off before the transaction starts",
             )
         statements = [*self.ddl_preamble, *(sql for op in ops for sql in self.dialect.ddl(op))]
-        async with self._acquire() as conn:
+        async with self.acquire() as conn:
             await conn.execute("PRAGMA foreign_keys = OFF")
             try:
                 async with self._pinned(conn):

@@ -23,31 +23,32 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mega import import_driver
 from mega.plugins.db import (
+    AddColumn,
+    AlterColumn,
     Capabilities,
     ColumnInfo,
     ConnectionPool,
+    Converter,
     Database,
     DbError,
     Dialect,
-    ForeignKeyInfo,
-    IndexInfo,
-    Table,
-    TableInfo,
-    connection_lost,
-    integrity,
-    lock_timeout,
-    retryable,
-)
-from mega.plugins.db.dialect import Converter, enum_value, json_dumps, to_utc
-from mega.plugins.db.schema import (
-    AddColumn,
-    AlterColumn,
     DropColumn,
     DropIndex,
     DropTable,
+    ForeignKeyInfo,
     IndexDef,
+    IndexInfo,
     RenameColumn,
     RenameTable,
+    Table,
+    TableInfo,
+    connection_lost,
+    enum_value,
+    integrity,
+    json_dumps,
+    lock_timeout,
+    retryable,
+    to_utc,
 )
 
 #: ops DuckDB refuses on a table that has indexes ("entries that depend on it")
@@ -169,25 +170,28 @@ class DuckDatabase(Database):
         async def open_cursor() -> Any:
             return await self._call(self._root.cursor)
 
-        self._pool = ConnectionPool(open_cursor, 1)
-        await self._pool.start()
+        async def close_cursor(cursor: Any) -> None:
+            await self._call(cursor.close)
+
+        pool = ConnectionPool(open_cursor, 1, close=close_cursor)
+        await pool.start()
+        self._pool = pool
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            for conn in pool.connections:
-                await self._call(conn.close)
+            await pool.close()
             await self._call(self._root.close)
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    def _acquire(self) -> Any:
+    def acquire(self) -> Any:
         if self._pool is None:
             raise self.not_connected()
         return self._pool.acquire()
 
-    async def _execute(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
+    async def execute_on(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
         def run() -> int:
             conn.execute(sql, list(params))
             if conn.description and conn.description[0][0] == "Count":
@@ -197,10 +201,10 @@ class DuckDatabase(Database):
 
         return int(await self._call(run))
 
-    async def _fetch(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+    async def fetch_on(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
         return list(await self._call(lambda: conn.execute(sql, list(params)).fetchall()))
 
-    async def _fetch_named(
+    async def fetch_named_on(
         self, conn: Any, sql: str, params: Sequence[Any]
     ) -> tuple[list[str], list[Sequence[Any]]]:
         def run() -> tuple[list[str], list[Sequence[Any]]]:
@@ -210,11 +214,11 @@ class DuckDatabase(Database):
 
         return await self._call(run)
 
-    async def _insert(self, conn: Any, sql: str, params: Sequence[Any], rows: int) -> list[Any]:
-        keys = [row[0] for row in await self._fetch(conn, sql, params)]
+    async def insert_on(self, conn: Any, sql: str, params: Sequence[Any], rows: int) -> list[Any]:
+        keys = [row[0] for row in await self.fetch_on(conn, sql, params)]
         return sorted(keys) if rows > 1 else keys
 
-    async def _stream(
+    async def stream_on(
         self, conn: Any, sql: str, params: Sequence[Any], batch: int
     ) -> AsyncIterator[tuple[list[str], list[Sequence[Any]]]]:
         result = await self._call(lambda: conn.execute(sql, list(params)))

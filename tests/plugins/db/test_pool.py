@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 
+from mega.errors import MegaLifecycleError
 from mega.plugins.db import ConnectionPool
 
 
@@ -72,3 +73,81 @@ async def test_many_tasks_share_two_connections_without_overlap(pool):
 
     await asyncio.gather(*(work() for _ in range(200)))
     assert overlaps == 0 and pool.idle == 2
+
+
+class Conn:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.closed = False
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def test_close_closes_every_connection_leased_or_free_and_refuses_new_leases():
+    made: list[Conn] = []
+
+    async def open_connection():
+        made.append(Conn(f"c{len(made)}"))
+        return made[-1]
+
+    pool = ConnectionPool(open_connection, 2)
+    await pool.start()
+    leases = [pool.acquire(), pool.acquire()]
+    for lease in leases:
+        await lease.__aenter__()
+    waiting = [asyncio.create_task(pool.acquire().__aenter__()) for _ in range(2)]
+    await asyncio.sleep(0)
+    await pool.close()
+    assert [c.closed for c in made] == [True, True] and pool.closed
+    for task in waiting:  # those waiting for a connection are told, not left hanging
+        with pytest.raises(MegaLifecycleError) as err:
+            await task
+        assert err.value.code == "db.not_connected"
+    await leases[0].__aexit__(None, None, None)  # a lease ending after close is harmless
+    with pytest.raises(MegaLifecycleError):
+        async with pool.acquire():
+            pass
+    await pool.close()  # a second close does nothing
+    assert pool.connections == [] and pool.idle == 0
+
+
+async def test_close_uses_the_given_closer_and_start_cleans_up_a_failed_start():
+    closed: list[str] = []
+    opened = itertools.count()
+
+    async def open_connection():
+        n = next(opened)
+        if n == 2:
+            raise OSError("no more")
+        return f"c{n}"
+
+    async def close(connection):
+        closed.append(connection)
+
+    pool = ConnectionPool(open_connection, 3, close=close)
+    with pytest.raises(OSError, match="no more"):
+        await pool.start()
+    assert closed == ["c0", "c1"] and pool.connections == []
+
+
+async def test_replace_closes_the_broken_connection():
+    made = itertools.count()
+    closed: list[str] = []
+
+    async def open_connection():
+        return f"c{next(made)}"
+
+    async def close(connection):
+        closed.append(connection)
+
+    pool = ConnectionPool(open_connection, 1, close=close)
+    await pool.start()
+    async with pool.acquire() as conn:
+        fresh = await pool.replace(conn)
+    assert closed == ["c0"] and pool.connections == [fresh] == ["c1"]
+
+
+def test_a_pool_needs_a_connection():
+    with pytest.raises(ValueError, match="size=0"):
+        ConnectionPool(lambda: asyncio.sleep(0), 0)
