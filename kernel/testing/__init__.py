@@ -68,27 +68,16 @@ async def run_job(app: App, job: type, payload: Any, *, retries: bool = False) -
     return await with_retry(lambda: instance.run(decoded, ctx), policy)
 
 
-async def apply_migrations(app: App, alias: str = "default") -> list[str]:
-    """Apply the project's pending migrations to a booted app's ``db`` adapter ``alias``, as
-    ``mega migrate up`` would (under the migration lock); returns the names applied.
-
-    For tests that boot the project against a scratch database. Needs the ``db`` plugin.
-    """
-    if "db" not in [p.name for p in app.plugins]:
-        from mega.errors import MegaConfigError
-
-        raise MegaConfigError(
-            "plugin.not_enabled",
-            "apply_migrations needs the 'db' plugin: add it to [app].plugins",
-            {"plugin": "db"},
+def __getattr__(name: str) -> Any:
+    # helpers that live with their plugin, re-exported here: imported on first use, so
+    # importing mega.testing imports no plugin
+    if name == "apply_migrations":
+        from mega.plugins.db.testing import (  # type: ignore[import-not-found]
+            apply_migrations,
         )
-    from mega.plugins.db.migrations.runner import (  # type: ignore[import-not-found]
-        Migrator,
-        load_migrations,
-    )
 
-    migrator = Migrator(app.adapters.get("db", alias), load_migrations(app.config.root))
-    return list(await migrator.up())
+        return apply_migrations
+    raise AttributeError(f"module 'mega.testing' has no attribute {name!r}")
 
 
 def http_client(app: App, *, base_url: str = "http://testserver") -> Any:

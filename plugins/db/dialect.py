@@ -625,6 +625,12 @@ class Dialect:
         if isinstance(op, RenameColumn):
             return [f"ALTER TABLE {q(op.table)} RENAME COLUMN {q(op.old)} TO {q(op.new)}"]
         if isinstance(op, AlterColumn):
+            if not self.capabilities.alter_column:
+                raise unsupported(
+                    self.name,
+                    f"altering column {op.table}.{op.column.name}",
+                    "add a new column, copy the values over, and drop the old one",
+                )
             return self.alter_column(op)
         if isinstance(op, CreateIndex):
             return [self.create_index(op.table, op.index)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from mega_duckdb import DuckDatabase, DuckOptions
 
+from mega.plugins.db.dialect_suite import *  # noqa: F403
+from mega.plugins.db.testing import connected_databases
 from mega.testing import boot_app
-from mega.testing.dialect_suite import *  # noqa: F403
-from mega.testing.dialect_suite import connected_databases
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ async def db_factory(tmp_path):
 
 async def test_the_plugin_is_discovered_and_serves_ctx_db(tmp_path):
     config = {
-        "app": {"plugins": ["duckdb"]},
+        "app": {"plugins": ["db", "duckdb"]},
         "adapters": {"db": {"default": {"driver": "duckdb", "path": str(tmp_path / "a.duckdb")}}},
     }
     async with boot_app(config) as app:

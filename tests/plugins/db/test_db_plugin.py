@@ -35,7 +35,7 @@ def test_bad_adapter_options_name_the_key():
     with pytest.raises(MegaConfigError) as err:
         App.from_dict(
             {
-                "app": {"plugins": ["sqlite"]},
+                "app": {"plugins": ["db", "sqlite"]},
                 "adapters": {"db": {"default": {"driver": "sqlite", "pool_size": 0}}},
             },
             environ={},

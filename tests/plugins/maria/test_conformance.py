@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
+from mega.plugins.db.dialect_suite import *  # noqa: F403
+from mega.plugins.db.testing import connected_databases
 from mega.plugins.maria import MariaDatabase, MariaOptions
-from mega.testing.dialect_suite import *  # noqa: F403
-from mega.testing.dialect_suite import connected_databases
 from mega.testing.services import require
 
 

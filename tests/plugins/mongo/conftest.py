@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from mega.plugins.db.testing import connected_databases
 from mega.plugins.mongo import MongoDatabase, MongoOptions
-from mega.testing.dialect_suite import connected_databases
 from mega.testing.services import free_port, reachable
 
 REPO = Path(__file__).resolve().parents[3]

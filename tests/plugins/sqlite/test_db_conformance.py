@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from mega.plugins.db.dialect_suite import *  # noqa: F403
+from mega.plugins.db.testing import connected_databases
 from mega.plugins.sqlite import SqliteDatabase, SqliteOptions
-from mega.testing.dialect_suite import *  # noqa: F403
-from mega.testing.dialect_suite import connected_databases
 
 
 @pytest.fixture(params=["file", "memory"])
