@@ -25,14 +25,14 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from mega import get_logger
 from mega.errors import MegaLifecycleError
 
 from .dialect import Dialect, ModelPlan
-from .errors import DbError, invalid, query_failed
 from .driver import Batch, OldName, Row, adopt_old_names
+from .errors import DbError, invalid, query_failed
 from .expressions import Compare, Condition, IsNull, Or, Order, all_of
 
 if TYPE_CHECKING:
@@ -73,8 +73,8 @@ class Database(ABC):
     """Base of every ``db`` adapter: a driver subclasses it, sets ``dialect`` and implements the
     ``DatabaseDriver`` primitives; everything users call is written here on them."""
 
-    dialect: Dialect
     #: the dialect *instance* this adapter renders SQL with (``registry.dialect`` takes the class)
+    dialect: Dialect
     #: the driver's parameter limit per statement (insert_many batches stay under it)
     max_params: ClassVar[int] = 32_000
     begin_sql: ClassVar[str] = "BEGIN"
@@ -642,7 +642,7 @@ class Database(ABC):
     def _where(
         self,
         model: type[Model],
-        conditions: tuple[Condition, ...],
+        conditions: Sequence[Condition],
         where: Mapping[str, Any] | None,
     ) -> Condition | None:
         if not where and len(conditions) == 1 and isinstance(conditions[0], Condition):
@@ -684,8 +684,8 @@ class Database(ABC):
             elif isinstance(spec, str):
                 descending = spec.startswith("-")
                 keys.append(Order(model.field(spec.lstrip("-")), descending))
-            elif getattr(spec, "model", None) is not None:
-                keys.append(Order(spec))
+            elif getattr(spec, "model", None) is not None:  # a model's field
+                keys.append(Order(cast("Field", spec)))
             else:
                 raise invalid(
                     "invalid_order",

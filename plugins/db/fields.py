@@ -384,7 +384,7 @@ class Enum(Field):
         return {"values": list(self.values)}
 
     def pydantic_type(self) -> Any:
-        return Literal[self.values]  # type: ignore[valid-type]
+        return Literal[self.values]
 
 
 class Bytes(Field):

@@ -59,6 +59,9 @@ class Model:
     __fields__: ClassVar[dict[str, Field]]
     __primary_key__: ClassVar[Field]
     __validators__: ClassVar[dict[bool, type[BaseModel]]]
+    #: the primary key added (a ``BigInt``) when a model declares none; a model whose own key
+    #: has another name has no ``id``
+    id: ClassVar[Field]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -174,7 +177,7 @@ class Model:
                 # the JSON Schema shows a literal default; the insert applies the real one
                 literal = field.default is not MISSING and not callable(field.default)
                 definitions[name] = (annotation, field.literal_default() if literal else None)
-        model = create_model(  # type: ignore[call-overload]
+        model = create_model(
             f"{cls.__name__}Input" if not partial else f"{cls.__name__}Patch",
             __config__=ConfigDict(extra="forbid"),
             **definitions,

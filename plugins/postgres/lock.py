@@ -78,8 +78,8 @@ class PostgresLock(Lock):
             self.options.dsn,
             min_size=1,
             max_size=self.options.pool_size,
-            timeout=self.op_timeout_s * 4,
-            command_timeout=self.op_timeout_s,
+            timeout=self.options.op_timeout_ms / 1000 * 4,
+            command_timeout=self.options.op_timeout_ms / 1000,
         )
         async with self._pool.acquire() as conn:
             # concurrent first boots may race on CREATE TABLE IF NOT EXISTS; serialise them

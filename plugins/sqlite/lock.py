@@ -115,7 +115,8 @@ class SqliteLock(Lock):
                 await db.execute("DELETE FROM mega_locks WHERE expires_at < ?", (now - 60_000,))
             return int(token)
 
-        return await self._write(run)
+        token: int | None = await self._write(run)
+        return token
 
     async def _extend(self, key: str, owner: str, ttl_ms: int) -> bool:
         async def run(db: Any) -> bool:

@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +25,7 @@ from mega import import_driver
 from mega.plugins.db import (
     AddColumn,
     AlterColumn,
+    Batch,
     Capabilities,
     ColumnInfo,
     ConnectionPool,
@@ -40,6 +41,7 @@ from mega.plugins.db import (
     IndexInfo,
     RenameColumn,
     RenameTable,
+    Row,
     Table,
     TableInfo,
     connection_lost,
@@ -51,6 +53,7 @@ from mega.plugins.db import (
     to_utc,
 )
 
+T = TypeVar("T")
 #: ops DuckDB refuses on a table that has indexes ("entries that depend on it")
 _ALTERS = (AddColumn, DropColumn, RenameColumn, AlterColumn, RenameTable)
 
@@ -151,7 +154,7 @@ class DuckDatabase(Database):
         self._pool: ConnectionPool | None = None
         self._executor: ThreadPoolExecutor | None = None
 
-    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         assert self._executor is not None
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
@@ -201,13 +204,11 @@ class DuckDatabase(Database):
 
         return int(await self._call(run))
 
-    async def fetch_on(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Sequence[Any]]:
+    async def fetch_on(self, conn: Any, sql: str, params: Sequence[Any]) -> list[Row]:
         return list(await self._call(lambda: conn.execute(sql, list(params)).fetchall()))
 
-    async def fetch_named_on(
-        self, conn: Any, sql: str, params: Sequence[Any]
-    ) -> tuple[list[str], list[Sequence[Any]]]:
-        def run() -> tuple[list[str], list[Sequence[Any]]]:
+    async def fetch_named_on(self, conn: Any, sql: str, params: Sequence[Any]) -> Batch:
+        def run() -> Batch:
             result = conn.execute(sql, list(params))
             rows = result.fetchall()
             return [d[0] for d in result.description or ()], rows
@@ -220,7 +221,7 @@ class DuckDatabase(Database):
 
     async def stream_on(
         self, conn: Any, sql: str, params: Sequence[Any], batch: int
-    ) -> AsyncIterator[tuple[list[str], list[Sequence[Any]]]]:
+    ) -> AsyncIterator[Batch]:
         result = await self._call(lambda: conn.execute(sql, list(params)))
         names = [d[0] for d in result.description or ()]
         while rows := await self._call(result.fetchmany, batch):

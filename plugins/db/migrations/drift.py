@@ -26,10 +26,10 @@ def drift(root: Path, alias: str, live: dict[str, TableInfo], dialect: Any) -> l
     for name in sorted(set(expected) & set(live)):
         table, info = expected[name], live[name]
         columns = {c.name: c for c in table.columns}
-        for column in sorted(set(columns) - set(info.column_names)):
-            problems.append(f"column {name}.{column} is missing from the database")
-        for column in sorted(set(info.column_names) - set(columns)):
-            problems.append(f"column {name}.{column} is in the database but in no migration")
+        for missing in sorted(set(columns) - set(info.column_names)):
+            problems.append(f"column {name}.{missing} is missing from the database")
+        for extra in sorted(set(info.column_names) - set(columns)):
+            problems.append(f"column {name}.{extra} is in the database but in no migration")
         for column_info in info.columns:
             column = columns.get(column_info.name)
             if (

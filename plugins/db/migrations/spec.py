@@ -12,7 +12,7 @@ import datetime as dt
 import decimal
 import enum
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from ..expressions import And, Compare, Condition, InList, IsNull, Like, Not, Or
 from ..fields import Field, field_from_spec
@@ -97,7 +97,7 @@ def table_from_spec(spec: dict[str, Any]) -> Table:
         "__partition__": None if partition is None else PartitionBy(**partition),
         **fields,
     }
-    model = type(f"Snapshot_{spec['name']}", (Model,), attrs)
+    model = cast("type[Model]", type(f"Snapshot_{spec['name']}", (Model,), attrs))
     indexes = []
     for index in spec.get("indexes", ()):
         where = index.get("where")
