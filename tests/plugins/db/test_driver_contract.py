@@ -184,3 +184,17 @@ def test_a_driver_defining_both_names_keeps_both_without_a_warning():
                 return 0  # its own helper, not the primitive
 
     assert Both.execute_on is not Both.__dict__["_execute"]
+
+
+def test_the_dialect_guide_documents_every_member_and_flag():
+    import dataclasses
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[3] / "docs" / "dialects.md").read_text()
+    members = [n for n in vars(DatabaseDriver) if not n.startswith("_") and n != "alias"]
+    flags = [f.name for f in dataclasses.fields(db_api.Capabilities) if f.name != "reasons"]
+    for name in [*members, *flags, "ConnectionPool", "ColumnInfo", "IndexInfo", "TableInfo"]:
+        assert f"`{name}" in guide, name
+    for old in ("_acquire", "_execute", "_fetch", "_fetch_named", "_insert", "_stream"):
+        assert f"`{old}(" in guide, old
+    assert "mega.plugins.sqlite" in guide and "kit_timeout" in guide
