@@ -436,4 +436,4 @@ async def test_refusals_are_explained_in_english_and_korean(app, people, member)
         headers={"x-csrf-token": other.token, "accept-language": "ko"},
     )
     refused(korean, "users.edit_forbidden", lang="ko")
-    refused(await other.api("GET", "/api/logs"), "auth.admin_only")
+    refused(await other.api("GET", "/api/logs"), "auth.role_required")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from apps.main.models.log import Log
 from apps.main.models.user import User
 from apps.main.models.wallet import Wallet
@@ -158,26 +156,27 @@ async def test_eleven_failed_sign_ins_lock_the_account_with_back_off(app, browse
 
 
 async def test_the_lock_grows_with_each_failure_after_it_lifts(app, member):
-    from apps.main.services.errors import TooManyAttempts
-    from apps.main.services.login_guard import LoginGuard, Policy
+    """The app's guard (the auth plugin's) on the app's cache, with a clock the test moves."""
+    from mega.plugins.auth import Guard, GuardSettings, TooManyAttempts
 
-    guard = LoginGuard(app.ctx(), Policy(account_threshold=2, base_lock_s=1, max_lock_s=4))
+    now = [1_000_000.0]
+    policy = GuardSettings(account_threshold=2, base_lock_s=1, max_lock_s=4)
+    guard = Guard(app.ctx().cache(), policy, clock=lambda: now[0])
     email = member["email"]
-    for _ in range(2):
-        await guard.failed(email, "10.0.0.1")
-    try:
-        await guard.check(email, "10.0.0.1")
-        raise AssertionError("expected a lock")
-    except TooManyAttempts as exc:
-        assert exc.retry_after_s == 1
-    await asyncio.sleep(1.1)
-    await guard.check(email, "10.0.0.1")  # lifted
-    await guard.failed(email, "10.0.0.1")  # third failure: 2 s
-    try:
-        await guard.check(email, "10.0.0.1")
-        raise AssertionError("expected a longer lock")
-    except TooManyAttempts as exc:
-        assert exc.retry_after_s == 2
+    waits = []
+    for _ in range(5):
+        try:
+            await guard.check(email, "10.0.0.1")
+        except TooManyAttempts as exc:
+            now[0] += exc.retry_after_s  # sit the lock out
+            await guard.check(email, "10.0.0.1")  # lifted
+        await guard.record_failure(email, "10.0.0.1")
+        try:
+            await guard.check(email, "10.0.0.1")
+            waits.append(0)
+        except TooManyAttempts as exc:
+            waits.append(exc.retry_after_s)
+    assert waits == [0, 1, 2, 4, 4]  # from the threshold on: doubling, up to the cap
 
 
 async def test_one_address_failing_across_many_accounts_is_locked_too(app, client):

@@ -31,7 +31,7 @@ async def test_routes_list_pages_api_and_plugin_routes(app):
     routes = {(r["method"], r["path"]): r for r in json.loads(await _mega("routes", "--json"))}
     assert routes[("GET", "/users")]["handler"].endswith("UsersController.index")
     assert routes[("GET", "/api/users")]["handler"] == routes[("GET", "/users")]["handler"]
-    assert "RequireLogin" in routes[("POST", "/users")]["middleware"]
+    assert "SignedIn" in routes[("POST", "/users")]["middleware"]
     for plugin_route in [("GET", "/metrics"), ("GET", "/health/ready"), ("WS", "/ws")]:
         assert plugin_route in routes
 
@@ -39,7 +39,8 @@ async def test_routes_list_pages_api_and_plugin_routes(app):
 async def test_plugins_show_what_is_enabled(app):
     plugins = {p["name"]: p for p in json.loads(await _mega("plugins", "--json"))["plugins"]}
     enabled = {name for name, p in plugins.items() if p["enabled"]}
-    assert {"http", "db", "jobs", "schedule", "ws", "metrics", "health", "tracing"} <= enabled
+    wanted = {"http", "auth", "db", "jobs", "schedule", "ws", "metrics", "health", "tracing"}
+    assert wanted <= enabled
 
 
 async def test_schedule_list_shows_the_partition_schedule_and_its_next_fires(app):

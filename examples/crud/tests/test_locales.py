@@ -48,7 +48,8 @@ def test_every_key_the_views_and_code_use_is_translated():
 def _error_codes() -> set[str]:
     """Every error code the app raises or answers with: FieldError, Forbidden, NotFound and
     the rest (services/), the refusals the middleware sends (``fail(…, "code", …)``)."""
-    codes = {"auth.locked", "auth.required"}  # TooManyAttempts, NotSignedIn
+    # the auth plugin's refusals: TooManyAttempts, NotSignedIn, RoleRequired
+    codes = {"auth.locked", "auth.required", "auth.role_required"}
     raised = r'(?:FieldError|Forbidden|NotFound|AppError)\(\s*"([a-z_.]+)"'
     for path in [*(APP / "services").glob("*.py"), APP / "middleware.py", APP / "web.py"]:
         text = path.read_text("utf-8")

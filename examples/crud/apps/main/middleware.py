@@ -1,5 +1,6 @@
-"""The app's middleware: who is signed in, sign-in and permission checks, errors in the reader's
-language, and forms that show their own errors."""
+"""The app's middleware: who is signed in, the access rules asked early, errors in the reader's
+language, and forms that show their own errors. Sign-in and role checks are the auth plugin's
+``SignedIn`` and ``RequireRole`` (routes/); refusals they raise are answered here."""
 
 from __future__ import annotations
 
@@ -8,55 +9,29 @@ from typing import Any
 
 from starlette.responses import Response
 
+from mega.plugins.auth import NotSignedIn, RoleRequired, TooManyAttempts, current_user
 from mega.plugins.http import HttpCtx
 from mega.plugins.http.responses import fail
 
-from .models.user import User
-from .models.user_type import UserType
 from .services.access import Actor
-from .services.errors import Forbidden, NotFound, NotSignedIn, TooManyAttempts
-from .web import actor, current_user_id, field_errors, login_redirect, page, wants_json
+from .services.errors import Forbidden, NotFound
+from .web import actor, field_errors, login_redirect, page, wants_json
 
 
 class CurrentUser:
-    """App-wide: puts the signed-in user (or None) on ``request.state.user`` for pages."""
+    """App-wide: puts the signed-in user's row (or None) on ``request.state.user`` for pages
+    and ``actor(ctx)`` (the auth plugin's user_loader, ``load_identity``, reads it)."""
 
     async def before(self, ctx: HttpCtx) -> None:
-        user_id = current_user_id(ctx)
-        user = await ctx.db().get(User, user_id) if user_id is not None else None
-        if user is None and user_id is not None:  # deleted while signed in
-            ctx.session.clear()
-        if user is not None:
-            kind = await ctx.db().get(UserType, user["type_id"])
-            user["is_admin"] = kind is not None and kind["code"] == "admin"
-        ctx.request.state.user = user
-
-
-class RequireLogin:
-    """A page redirects to /login (and back after); the API answers 401."""
-
-    def before(self, ctx: HttpCtx) -> Response | None:
-        if getattr(ctx.request.state, "user", None) is not None:
-            return None
-        if wants_json(ctx):
-            return fail(401, "auth.required", ctx.t("errors.auth.required"))
-        return login_redirect(ctx)
-
-
-class RequireAdmin:
-    """After RequireLogin: only administrators (the audit log names people and addresses)."""
-
-    def before(self, ctx: HttpCtx) -> Response | None:
-        if ctx.request.state.user["is_admin"]:
-            return None
-        return fail(403, "auth.admin_only", ctx.t("errors.auth.admin_only"))
+        identity = await current_user(ctx)
+        ctx.request.state.user = identity.user if identity is not None else None
 
 
 Rule = Callable[[Actor, HttpCtx], None]
 
 
 class Allow:
-    """After RequireLogin: asks a rule of ``services/access.py`` before the input is read, so a
+    """After SignedIn: asks a rule of ``services/access.py`` before the input is read, so a
     refused request is refused whatever it sends (validation tells it nothing) and a form never
     re-renders someone else's data with its errors. The service asks again when it acts."""
 
@@ -68,12 +43,15 @@ class Allow:
 
 
 class LocalizedErrors:
-    """App-wide: a refusal (403, 404, 401: ``services/errors.py``) answers in the reader's
-    language, on the error page and in the JSON envelope alike; code and details stay for
-    programs. Form errors are shown beside their fields by ``FormPage``."""
+    """App-wide: a refusal (403, 404: ``services/errors.py``; 401, 403 from the auth plugin)
+    answers in the reader's language, on the error page and in the JSON envelope alike; code
+    and details stay for programs. An anonymous page request is sent to sign in (and back
+    after) instead. Form errors are shown beside their fields by ``FormPage``."""
 
     def error(self, ctx: HttpCtx, exc: BaseException) -> Response | None:
-        if not isinstance(exc, Forbidden | NotFound | NotSignedIn):
+        if isinstance(exc, NotSignedIn) and not wants_json(ctx):
+            return login_redirect(ctx)
+        if not isinstance(exc, Forbidden | NotFound | NotSignedIn | RoleRequired):
             return None
         message = ctx.t(f"errors.{exc.code}", **exc.details)
         return fail(exc.http_status, exc.code, message, exc.details)

@@ -13,10 +13,11 @@ from urllib.parse import quote
 from starlette.responses import RedirectResponse, Response
 
 from mega import MegaError
+from mega.plugins.auth import NotSignedIn, TooManyAttempts
 from mega.plugins.http import HttpCtx
 
 from .services.access import Actor
-from .services.errors import FieldError, NotSignedIn, TooManyAttempts
+from .services.errors import FieldError
 
 # pydantic error types a page explains in the reader's language (others: pydantic's text)
 LOCALIZED_TYPES = (
@@ -36,15 +37,17 @@ def wants_json(ctx: HttpCtx) -> bool:
     return ctx.request.url.path.startswith("/api/")
 
 
-def current_user_id(ctx: HttpCtx) -> int | None:
-    value = ctx.session.get("user_id")
-    return int(value) if value is not None else None
+def signed_in_user(ctx: HttpCtx) -> dict[str, Any] | None:
+    """The signed-in user's row (with ``is_admin``), or None: ``CurrentUser`` asked the auth
+    plugin for it at the start of this request."""
+    user: dict[str, Any] | None = getattr(ctx.request.state, "user", None)
+    return user
 
 
 def actor(ctx: HttpCtx) -> Actor:
-    """The signed-in user as the services' rules see them (``CurrentUser`` loaded them and
-    their type on this request, so a changed type counts at once)."""
-    user = getattr(ctx.request.state, "user", None)
+    """The signed-in user as the services' rules see them (loaded with their type on this
+    request by the auth plugin's user_loader, so a changed type counts at once)."""
+    user = signed_in_user(ctx)
     if user is None:
         raise NotSignedIn()
     return Actor(id=int(user["id"]), is_admin=bool(user["is_admin"]))
@@ -59,7 +62,7 @@ def page(ctx: HttpCtx, template: str, status: int = 200, **values: Any) -> Respo
     return ctx.render(
         template,
         status,
-        user=getattr(ctx.request.state, "user", None),
+        user=signed_in_user(ctx),
         flash=ctx.session.pop("_flash", None),
         **values,
     )

@@ -7,11 +7,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from starlette.responses import RedirectResponse
 
+from mega.plugins.auth import client_address, sign_in, sign_out
 from mega.plugins.http import HttpCtx
 
 from ..services.auth_service import AuthService
-from ..services.passwords import MIN_LENGTH, STRENGTH
-from ..web import done, page, wants_json
+from ..services.password_policy import MIN_LENGTH, STRENGTH
+from ..web import done, page, signed_in_user, wants_json
 
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -19,7 +20,7 @@ EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 class Registration(BaseModel):
     email: str = Field(max_length=254, pattern=EMAIL)
     name: str = Field(min_length=1, max_length=100)
-    # strength is checked by services/passwords.py (a page explains it in the reader's
+    # strength is checked by services/password_policy.py (a page explains it in the reader's
     # language); the OpenAPI document states the rule too
     password: str = Field(
         max_length=200,
@@ -64,20 +65,20 @@ class AuthController:
 
     async def login(self, ctx: HttpCtx, body: Credentials) -> Any:
         """Sign in; five failures lock the account for a while (then longer each time)."""
-        address = ctx.request.client.host if ctx.request.client else "unknown"
+        # the peer, or the client a trusted proxy names ([plugins.http] trusted_proxies)
+        address = client_address(ctx)
         user = await AuthService(ctx).login(body.email, body.password, address)
         self._sign_in(ctx, user)
         data = {"id": user["id"], "email": user["email"], "csrf_token": ctx.csrf_token}
         return done(ctx, _safe_next(body.next), data, "flash.signed_in", name=user["name"])
 
     async def logout(self, ctx: HttpCtx) -> Any:
-        ctx.session.clear()
-        ctx.session.rotate()
+        sign_out(ctx)
         return done(ctx, "/login", {"signed_out": True}, "flash.signed_out")
 
     async def session(self, ctx: HttpCtx) -> dict[str, Any]:
         """Who is signed in, and the CSRF token an API client sends as X-CSRF-Token."""
-        user = getattr(ctx.request.state, "user", None)
+        user = signed_in_user(ctx)
         return {
             "user": None if user is None else {"id": user["id"], "name": user["name"]},
             "csrf_token": ctx.csrf_token,
@@ -90,6 +91,5 @@ class AuthController:
 
     @staticmethod
     def _sign_in(ctx: HttpCtx, user: dict[str, Any]) -> None:
-        ctx.session.rotate()  # a new session id at sign-in: a planted one is worthless
-        ctx.session["user_id"] = user["id"]
+        sign_in(ctx, user["id"])  # a new session id: one planted before sign-in is worthless
         ctx.session["name"] = user["name"]

@@ -1,15 +1,16 @@
 from apps.main.controllers.users import UsersController as Users
 from apps.main.controllers.users import form_context, may_create, may_delete, may_edit
-from apps.main.middleware import Allow, FormPage, RequireLogin
+from apps.main.middleware import Allow, FormPage
 
+from mega.plugins.auth import SignedIn
 from mega.plugins.http import delete, get, patch, post
 
 # who may do what: services/access.py; Allow asks it before the request's body is read
-login = [RequireLogin]
+login = [SignedIn]
 page = {"page": True}  # HTML, redirects, form pages: what the OpenAPI document says
-creating = [RequireLogin, Allow(may_create)]
-editing = [RequireLogin, Allow(may_edit)]
-deleting = [RequireLogin, Allow(may_delete)]
+creating = [SignedIn, Allow(may_create)]
+editing = [SignedIn, Allow(may_edit)]
+deleting = [SignedIn, Allow(may_delete)]
 form = FormPage("users/form.html", form_context)
 
 routes = [

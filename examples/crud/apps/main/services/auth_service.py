@@ -1,10 +1,16 @@
-"""AuthService: registration and sign-in, independent of HTTP (the seed script uses it too)."""
+"""AuthService: registration and sign-in, independent of HTTP (the seed script uses it too).
+
+Hashing, the lockouts and who is signed in are the auth plugin's (``mega.plugins.auth``); this
+service decides what an account is. ``load_identity`` is the plugin's ``user_loader``
+(mega.toml): the signed-in user and their role, read once per request.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mega import Ctx
+from mega.plugins.auth import Identity, guard, passwords
 from mega.plugins.db import IntegrityViolation
 
 from ..jobs.send_welcome import SendWelcome
@@ -14,8 +20,7 @@ from ..models.user_type import UserType
 from ..models.wallet import Wallet
 from .errors import FieldError
 from .log_service import LogService
-from .login_guard import LoginGuard
-from .passwords import check_strength, hash_password, needs_rehash, verify_password
+from .password_policy import check_strength
 
 
 class AuthService:
@@ -52,7 +57,7 @@ class AuthService:
             "email": email,
             "name": name.strip(),
             "locale": locale,
-            "password_hash": await hash_password(password),
+            "password_hash": await passwords(self.ctx).hash(password),
             "type_id": kind[0]["id"],
             "level_id": level[0]["id"],
         }
@@ -72,22 +77,39 @@ class AuthService:
         return {**row, "id": user_id}
 
     async def login(self, email: str, password: str, address: str) -> dict[str, Any]:
-        """The user whose credentials these are; ``FieldError`` or ``TooManyAttempts`` if not."""
+        """The user whose credentials these are; ``FieldError`` or the auth plugin's
+        ``TooManyAttempts`` if not. A locked account or address is refused before any
+        password is checked; an unknown e-mail costs what a wrong password does."""
         email = email.strip().lower()
-        guard = LoginGuard(self.ctx)
-        await guard.check(email, address)
+        lockout = guard(self.ctx)
+        await lockout.check(email, address)
         found = await self.db.find(User, where={"email": email}, limit=1)
-        user = found[0] if found else None
-        if not await verify_password(user["password_hash"] if user else None, password):
-            await guard.failed(email, address)
+        user: dict[str, Any] | None = found[0] if found else None
+        stored = user["password_hash"] if user else None  # None: a dummy hash, same cost
+        checked = await passwords(self.ctx).verify(stored, password)
+        if user is None or not checked.ok:
+            await lockout.record_failure(email, address)
             await LogService(self.ctx).write(
                 "auth.failed", user["id"] if user else None, email=email, address=address
             )
             raise FieldError("auth.invalid_credentials", "password", "wrong e-mail or password")
-        assert user is not None
-        await guard.succeeded(email)
-        if needs_rehash(user["password_hash"]):
-            new_hash = await hash_password(password)
+        await lockout.record_success(email)
+        if checked.needs_rehash:  # hashed with older parameters: store today's while we can
+            new_hash = await passwords(self.ctx).hash(password)
             await self.db.update(User, {"password_hash": new_hash}, User.id == user["id"])
         await LogService(self.ctx).write("auth.login", user["id"], address=address)
         return user
+
+
+async def load_identity(ctx: Ctx, user_id: Any) -> Identity | None:
+    """``[plugins.auth] user_loader``: the signed-in user with ``is_admin``, their type's code
+    as their role; None once the account is gone. Read on every request, so a changed type
+    counts at once."""
+    db = ctx.db()
+    user = await db.get(User, int(user_id))
+    if user is None:
+        return None
+    kind = await db.get(UserType, user["type_id"])
+    roles = frozenset({kind["code"]}) if kind is not None else frozenset()
+    user["is_admin"] = "admin" in roles
+    return Identity(user["id"], roles, user)

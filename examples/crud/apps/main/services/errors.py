@@ -2,9 +2,11 @@
 
 Each code has a message in the locale catalogs (``errors.<code>``). A form shows its errors beside
 the fields in the reader's language (``middleware.FormPage``); a refusal (``Forbidden``,
-``NotFound``, ``NotSignedIn``) answers in that language on the error page and in the JSON
-envelope (``middleware.LocalizedErrors``). Other JSON errors carry the English text given here.
-The code and the details never change with the language: programs read those.
+``NotFound``, and the auth plugin's ``NotSignedIn`` and ``RoleRequired``) answers in that
+language on the error page and in the JSON envelope (``middleware.LocalizedErrors``). Other JSON
+errors carry the English text given here. The code and the details never change with the
+language: programs read those. Sign-in lockouts are the auth plugin's ``TooManyAttempts``
+(``auth.locked``, 429).
 """
 
 from __future__ import annotations
@@ -26,20 +28,6 @@ class FieldError(AppError):
         self.field = field
 
 
-class TooManyAttempts(AppError):
-    """Logins refused for a while after repeated failures (per account or per address)."""
-
-    http_status = 429
-
-    def __init__(self, scope: str, retry_after_s: int) -> None:
-        super().__init__(
-            "auth.locked",
-            f"too many failed sign-ins from this {scope}; try again in {retry_after_s} s",
-            {"scope": scope, "retry_after_s": retry_after_s},
-        )
-        self.retry_after_s = retry_after_s
-
-
 class NotFound(AppError):
     http_status = 404
 
@@ -48,10 +36,3 @@ class Forbidden(AppError):
     """Signed in, but the rules (``services/access.py``) do not allow it."""
 
     http_status = 403
-
-
-class NotSignedIn(AppError):
-    http_status = 401
-
-    def __init__(self) -> None:
-        super().__init__("auth.required", "sign in first: POST /api/login")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from mega import Ctx
+from mega.plugins.auth import passwords
 from mega.plugins.db import Page
 
 from ..models.user import User
@@ -20,7 +21,7 @@ from .auth_service import AuthService
 from .avatars import image_type
 from .errors import FieldError, NotFound
 from .log_service import LogService
-from .passwords import check_strength, hash_password
+from .password_policy import check_strength
 
 PUBLIC = ("id", "email", "name", "locale", "type_id", "level_id", "created_at", "updated_at")
 MAX_AVATAR_BYTES = 256 * 1024
@@ -123,7 +124,7 @@ class UsersService:
         changes |= {k: data[k] for k in role}
         if data.get("password"):
             check_strength(data["password"], data.get("email") or user["email"])
-            changes["password_hash"] = await hash_password(data["password"])
+            changes["password_hash"] = await passwords(self.ctx).hash(data["password"])
         if avatar is not None:
             if len(avatar) > MAX_AVATAR_BYTES:
                 raise FieldError(

@@ -1,21 +1,13 @@
-"""Password hashing with argon2id (argon2-cffi), off the event loop.
+"""The app's password policy: what a new password must be like.
 
-Hashing costs tens of milliseconds of CPU by design; run on the loop it would stall every other
-request, so it goes to a thread. ``check_strength`` is the app's password policy.
+Hashing and verifying are the auth plugin's (``mega.plugins.auth.passwords``: argon2id, off the
+event loop); what makes a password acceptable is this app's rule, shown on the registration
+form and in the OpenAPI document.
 """
 
 from __future__ import annotations
 
-import asyncio
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from .errors import FieldError
-
-_hasher = PasswordHasher()  # argon2id, the library's current recommended parameters
-# verified when the e-mail is unknown, so "no such user" takes as long as "wrong password"
-_DUMMY = _hasher.hash("not-a-real-password")
 
 MIN_LENGTH = 10
 STRENGTH = (
@@ -48,21 +40,3 @@ def check_strength(password: str, email: str = "") -> None:
             "the password contains your e-mail name; choose one that does not",
             min_length=MIN_LENGTH,
         )
-
-
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
-
-
-async def verify_password(stored: str | None, password: str) -> bool:
-    def verify() -> bool:
-        try:
-            return _hasher.verify(stored or _DUMMY, password) and stored is not None
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await asyncio.to_thread(verify)
-
-
-def needs_rehash(stored: str) -> bool:
-    return _hasher.check_needs_rehash(stored)
