@@ -137,12 +137,16 @@ async def test_eleven_failed_sign_ins_lock_the_account_with_back_off(app, browse
     await browser.get("/login")
     wrong = {"email": member["email"], "password": "not-the-password-1"}
     seen = []
+    waits = []
     for _ in range(11):
         page = await browser.submit("/login", wrong)
         seen.append((page.status_code, errors_on(page)[0]))
+        waits.append(page.headers.get("retry-after"))
     assert seen[:5] == [(422, "Wrong e-mail or password.")] * 5
     assert all(status == 429 for status, _ in seen[5:])
     assert seen[5][1] == "Too many failed sign-ins. Try again in 30 seconds."
+    # the form page says when, as the API does
+    assert waits[:5] == [None] * 5 and waits[5] in seen[5][1]
     # while locked even the right password is not checked, so it cannot be confirmed
     right = await browser.submit(
         "/login", {"email": member["email"], "password": member["password"]}

@@ -77,8 +77,11 @@ class FormPage:
         form = await ctx.request.form()
         values = {k: v for k, v in form.items() if isinstance(v, str) and k not in SECRET_FIELDS}
         extra = await self.context(ctx) if self.context else {}
-        status = 429 if isinstance(exc, TooManyAttempts) else 422
-        return page(ctx, self.template, status, errors=errors, values=values, **extra)
+        if not isinstance(exc, TooManyAttempts):
+            return page(ctx, self.template, 422, errors=errors, values=values, **extra)
+        response = page(ctx, self.template, 429, errors=errors, values=values, **extra)
+        response.headers["retry-after"] = str(exc.retry_after_s)  # the lock's own wait
+        return response
 
 
 SECRET_FIELDS = {"password", "password_confirm", "csrf_token"}
