@@ -40,13 +40,20 @@ if TYPE_CHECKING:
     from .model import Model
     from .schema import Op, TableInfo
 
+#: what ``order_by`` takes: a field, ``field.desc()``, or ``"name"`` / ``"-name"``
 OrderSpec = Order | Any | str
 #: rows per INSERT statement in insert_many (lowered further by the dialect's parameter limit)
 INSERT_BATCH = 1_000
 
 
 @dataclass
-class _Tx:
+class Transaction:
+    """The transaction open in a task (``Database.transaction``): its connection — for a
+    document dialect, its session — how deep its savepoints go, and what waits for its commit.
+
+    A dialect that writes ``transaction()`` itself makes one per transaction and sets it in
+    ``Database._tx`` for the block, as the base class does."""
+
     conn: Any
     depth: int = 0
     #: callbacks to run once the outermost transaction committed (``Database.on_commit``)
@@ -83,7 +90,7 @@ class Database(ABC):
 
     def __init__(self, *, alias: str) -> None:
         self.alias = alias
-        self._tx: contextvars.ContextVar[_Tx | None] = contextvars.ContextVar(
+        self._tx: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
             f"mega-db-{alias}-{id(self)}", default=None
         )
 
@@ -203,7 +210,7 @@ class Database(ABC):
         with self._around(self, sql):
             return await type(self)._run(self, call, sql, params)  # the class's, not ours
 
-    def _current(self) -> _Tx | None:
+    def _current(self) -> Transaction | None:
         """The transaction open in this task's context, if any."""
         tx = self._tx.get()
         return tx if tx is not None and tx.open else None
@@ -237,7 +244,7 @@ class Database(ABC):
             return
         async with self.acquire() as conn:
             await self._control(conn, self.begin_sql)
-            tx = _Tx(conn)
+            tx = Transaction(conn)
             token = self._tx.set(tx)
             try:
                 yield self
@@ -288,7 +295,7 @@ class Database(ABC):
             raise self.translate(exc, sql) from exc
 
     @contextlib.asynccontextmanager
-    async def _savepoint(self, tx: _Tx) -> AsyncIterator[None]:
+    async def _savepoint(self, tx: Transaction) -> AsyncIterator[None]:
         if not self.dialect.capabilities.savepoints:
             from .dialect import unsupported
 
@@ -401,7 +408,7 @@ class Database(ABC):
     ) -> list[dict[str, Any]]:
         """Rows matching every condition (and ``where``: field name -> value, equality)."""
         plan = self.dialect.plan(model)
-        _check_window(limit, offset)
+        check_window(limit, offset)
         sql, params = self.dialect.select(
             model,
             self._where(model, conditions, where),
@@ -471,7 +478,7 @@ class Database(ABC):
     ) -> tuple[list[Order], str, Condition | None]:
         """A keyset page's order keys (the primary key appended), its cursor fingerprint and
         its condition (the cursor's included): what every dialect's ``page`` runs."""
-        _check_window(limit, None)
+        check_window(limit, None)
         if limit < 1:
             raise invalid("invalid_limit", f"page limit={limit}; expected at least 1")
         keys = self._order(model, order_by)
@@ -573,7 +580,7 @@ class Database(ABC):
         """Set ``values`` on every matching row; the number of rows changed. Without a
         condition it refuses, unless ``all_rows=True``."""
         plan = self.dialect.plan(model)
-        _check_columns(plan, values)
+        check_columns(plan, values)
         if not values:
             raise invalid("empty_update", f"update of {model.__name__} with no values to set")
         changes = dict(values)
@@ -582,7 +589,7 @@ class Database(ABC):
             for name in plan.auto_now:
                 changes.setdefault(name, now)
         condition = self._where(model, conditions, where)
-        _check_filtered(model, "update", condition, all_rows)
+        check_filtered(model, "update", condition, all_rows)
         sql, params = self.dialect.update(model, changes, condition)
         return int(await self._run(self.execute_on, sql, params))
 
@@ -596,7 +603,7 @@ class Database(ABC):
         """Delete every matching row; the number deleted. Without a condition it refuses,
         unless ``all_rows=True``."""
         condition = self._where(model, conditions, where)
-        _check_filtered(model, "delete", condition, all_rows)
+        check_filtered(model, "delete", condition, all_rows)
         sql, params = self.dialect.delete(model, condition)
         return int(await self._run(self.execute_on, sql, params))
 
@@ -613,14 +620,14 @@ class Database(ABC):
         ones; an empty sequence keeps the existing row as is)."""
         plan = self.dialect.plan(model)
         row = self._with_defaults(plan, values)
-        targets = tuple(_name(model, c) for c in conflict)
+        targets = tuple(field_name(model, c) for c in conflict)
         if not targets:
             raise invalid("empty_conflict", "upsert needs the conflict columns (a unique key)")
         if update is None:
             changed = tuple(c for c in values if c not in targets and c != plan.pk)
             changed += tuple(c for c in plan.auto_now if c not in changed)
         else:
-            changed = tuple(_name(model, c) for c in update)
+            changed = tuple(field_name(model, c) for c in update)
         if plan.auto_now:
             now = dt.datetime.now(dt.UTC)
             for name in plan.auto_now:
@@ -632,7 +639,7 @@ class Database(ABC):
     # -- query pieces -----------------------------------------------------------------------
 
     def _with_defaults(self, plan: ModelPlan, values: Mapping[str, Any]) -> dict[str, Any]:
-        _check_columns(plan, values)
+        check_columns(plan, values)
         row = dict(values)
         for name, field in plan.defaulted:
             if name not in row:
@@ -711,11 +718,14 @@ def _insert_n(db: Database, rows: int) -> Callable[..., Any]:
     return call
 
 
-def _name(model: type[Model], column: Any) -> str:
+def field_name(model: type[Model], column: Any) -> str:
+    """The name of ``model``'s field ``column`` (a name or the field), checked: an unknown one
+    raises ``db.unknown_field``."""
     return model.field(column if isinstance(column, str) else column.name).name
 
 
-def _check_columns(plan: ModelPlan, values: Mapping[str, Any]) -> None:
+def check_columns(plan: ModelPlan, values: Mapping[str, Any]) -> None:
+    """Refuse ``values`` naming a column the model does not have (``db.unknown_field``)."""
     if not plan.column_set.issuperset(values):
         unknown = sorted(set(values) - plan.column_set)
         raise invalid(
@@ -727,7 +737,9 @@ def _check_columns(plan: ModelPlan, values: Mapping[str, Any]) -> None:
         )
 
 
-def _check_window(limit: int | None, offset: int | None) -> None:
+def check_window(limit: int | None, offset: int | None) -> None:
+    """Refuse a ``limit`` or ``offset`` that is not an int >= 0 (``db.invalid_limit`` /
+    ``db.invalid_offset``)."""
     if (limit is None or (type(limit) is int and limit >= 0)) and (
         offset is None or (type(offset) is int and offset >= 0)
     ):
@@ -739,9 +751,11 @@ def _check_window(limit: int | None, offset: int | None) -> None:
             raise invalid(f"invalid_{label}", f"{label}={value!r}; expected an int >= 0")
 
 
-def _check_filtered(
+def check_filtered(
     model: type[Model], what: str, condition: Condition | None, all_rows: bool
 ) -> None:
+    """Refuse an ``update`` / ``delete`` (``what``) without a condition unless ``all_rows``
+    (``db.unfiltered_write``)."""
     if condition is None and not all_rows:
         raise invalid(
             "unfiltered_write",

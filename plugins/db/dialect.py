@@ -583,7 +583,7 @@ class Dialect:
         if index.where is not None:
             if not self.capabilities.partial_indexes:
                 raise unsupported(self.name, f"partial indexes (index {index.name!r})")
-            model = _model_of(index.where)
+            model = model_of(index.where)
             sql += " WHERE " + self.condition(model, index.where, [], inline=True)
         return sql
 
@@ -690,8 +690,9 @@ def _values(plan: ModelPlan, cond: Condition | None, out: list[Any]) -> list[Any
     return out
 
 
-def _model_of(cond: Condition) -> type[Model]:
-    """The model whose field a (partial index) condition is about."""
+def model_of(cond: Condition) -> type[Model]:
+    """The model whose field a condition is about (a partial index's ``where`` carries no
+    model of its own)."""
     node: Any = cond
     while not hasattr(node, "field"):
         node = node.items[0] if hasattr(node, "items") else node.item

@@ -25,26 +25,25 @@ from mega.plugins.db import (
     DbError,
     Page,
     TableInfo,
+    Transaction,
+    check_columns,
+    check_filtered,
+    check_window,
     connection_lost,
+    field_name,
     integrity,
+    invalid,
+    invalid_value,
+    query_failed,
     retryable,
     unsupported,
 )
-from mega.plugins.db.database import (
-    _check_columns,
-    _check_filtered,
-    _check_window,
-    _name,
-    _Tx,
-)
-from mega.plugins.db.errors import invalid, invalid_value, query_failed
 
 from .dialect import Documents, MongoDialect
 
 if TYPE_CHECKING:
-    from mega.plugins.db import Condition, Model, Op
-    from mega.plugins.db.database import OrderSpec
-    from mega.plugins.db.fields import Field as ModelField
+    from mega.plugins.db import Condition, Model, Op, OrderSpec
+    from mega.plugins.db import Field as ModelField
 
 #: MongoDB's database names: no ``/\\. "$``, at most 63 bytes
 _DATABASE = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
@@ -353,7 +352,7 @@ class MongoDatabase(Database):
                 await session.start_transaction()
             except Exception as exc:
                 raise self._fail(exc, "startTransaction") from exc
-            tx = _Tx(session)
+            tx = Transaction(session)
             token = self._tx.set(tx)
             try:
                 yield self
@@ -432,7 +431,7 @@ class MongoDatabase(Database):
         limit: int | None = None,
         offset: int | None = None,
     ) -> list[dict[str, Any]]:
-        _check_window(limit, offset)
+        check_window(limit, offset)
         query = self.dialect.filter(model, self._where(model, conditions, where))
         sort = self.dialect.sort(model, self._order(model, order_by))
         return await self._find(model, query, sort, limit, offset)
@@ -619,7 +618,7 @@ class MongoDatabase(Database):
     ) -> int:
         plan = self.dialect.plan(model)
         docs = self.dialect.documents(model)
-        _check_columns(plan, values)
+        check_columns(plan, values)
         if not values:
             raise invalid("empty_update", f"update of {model.__name__} with no values to set")
         changes = dict(values)
@@ -629,7 +628,7 @@ class MongoDatabase(Database):
                 changes.setdefault(name, now)
         docs.check(changes, partial=True)
         condition = self._where(model, conditions, where)
-        _check_filtered(model, "update", condition, all_rows)
+        check_filtered(model, "update", condition, all_rows)
         query = self.dialect.filter(model, condition)
         try:
             result = await self.collection(model).update_many(
@@ -647,7 +646,7 @@ class MongoDatabase(Database):
         all_rows: bool = False,
     ) -> int:
         condition = self._where(model, conditions, where)
-        _check_filtered(model, "delete", condition, all_rows)
+        check_filtered(model, "delete", condition, all_rows)
         query = self.dialect.filter(model, condition)
         try:
             result = await self.collection(model).delete_many(query, session=self._session())
@@ -668,14 +667,14 @@ class MongoDatabase(Database):
         plan = self.dialect.plan(model)
         docs = self.dialect.documents(model)
         row = self._with_defaults(plan, values)
-        targets = tuple(_name(model, c) for c in conflict)
+        targets = tuple(field_name(model, c) for c in conflict)
         if not targets:
             raise invalid("empty_conflict", "upsert needs the conflict columns (a unique key)")
         if update is None:
             changed = tuple(c for c in values if c not in targets and c != plan.pk)
             changed += tuple(c for c in plan.auto_now if c not in changed)
         else:
-            changed = tuple(_name(model, c) for c in update)
+            changed = tuple(field_name(model, c) for c in update)
         if plan.auto_now:
             now = dt.datetime.now(dt.UTC)
             for name in plan.auto_now:

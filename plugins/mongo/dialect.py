@@ -17,29 +17,40 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mega.plugins.db import (
+    MISSING,
     AddColumn,
     AlterColumn,
+    And,
     Capabilities,
+    Compare,
     Condition,
+    Converter,
     CreateIndex,
     CreateTable,
     Dialect,
     DropColumn,
     DropIndex,
     DropTable,
+    Field,
     IndexDef,
+    InList,
+    IsNull,
+    Like,
+    Not,
+    Or,
     Order,
     RawSQL,
     RenameColumn,
     RenameTable,
     Table,
+    constraint_name,
+    enum_value,
     integrity,
+    invalid,
+    invalid_value,
+    model_of,
+    to_utc,
 )
-from mega.plugins.db.dialect import Converter, enum_value, to_utc
-from mega.plugins.db.errors import invalid, invalid_value
-from mega.plugins.db.expressions import And, Compare, InList, IsNull, Like, Not, Or
-from mega.plugins.db.fields import MISSING, Field
-from mega.plugins.db.schema import constraint_name
 
 if TYPE_CHECKING:
     from mega.plugins.db import Model
@@ -404,9 +415,7 @@ class MongoDialect(Dialect):
         if index.unique:
             options["unique"] = True
         if index.where is not None:
-            from mega.plugins.db.dialect import _model_of
-
-            options["partialFilterExpression"] = self.filter(_model_of(index.where), index.where)
+            options["partialFilterExpression"] = self.filter(model_of(index.where), index.where)
         return keys, options
 
     # -- dry run (``mega migrate sql``) --------------------------------------------------------

@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from mega.plugins.db import (
+    MISSING,
     AddColumn,
     AddForeignKey,
     AlterColumn,
@@ -30,11 +31,10 @@ from mega.plugins.db import (
     RenameColumn,
     RenameTable,
     TableInfo,
+    constraint_name,
+    query_failed,
     unsupported,
 )
-from mega.plugins.db.errors import query_failed
-from mega.plugins.db.fields import MISSING
-from mega.plugins.db.schema import constraint_name
 
 from .database import COUNTERS
 

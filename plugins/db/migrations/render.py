@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from ..dialect import _model_of
+from ..dialect import model_of
 from ..schema import (
     AddColumn,
     AddForeignKey,
@@ -110,7 +110,7 @@ def render_op(o: Op) -> str:
     if isinstance(o, CreateIndex):
         target = None
         if o.index.where is not None:  # the condition's fields come from the table's spec
-            target = table_to_spec(_model_of(o.index.where).table_def())
+            target = table_to_spec(model_of(o.index.where).table_def())
         return _call("create_index", o.table, index_to_spec(o.index), target=target)
     if isinstance(o, DropIndex):
         return _call("drop_index", o.table, o.name)

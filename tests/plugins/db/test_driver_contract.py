@@ -198,3 +198,20 @@ def test_the_dialect_guide_documents_every_member_and_flag():
     for old in ("_acquire", "_execute", "_fetch", "_fetch_named", "_insert", "_stream"):
         assert f"`{old}(" in guide, old
     assert "mega.plugins.sqlite" in guide and "kit_timeout" in guide
+
+
+def test_dialects_import_only_the_db_plugin_s_public_api():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    sources = [
+        *(root / "plugins").glob("sqlite/*.py"),
+        *(root / "plugins").glob("postgres/*.py"),
+        *(root / "plugins").glob("maria/*.py"),
+        *(root / "plugins").glob("mongo/*.py"),
+        *(root / "contrib" / "mega-duckdb" / "mega_duckdb").glob("*.py"),
+    ]
+    private = re.compile(r"mega\.plugins\.db\.(?!testing\b|dialect_suite\b)\w+")
+    found = {str(p.relative_to(root)): private.findall(p.read_text()) for p in sources}
+    assert {path: names for path, names in found.items() if names} == {}
