@@ -41,21 +41,52 @@ _EXPORTS = {
     "Events": ".events",
     "Event": ".events",
     "get_logger": ".log",
+    "Hooks": ".hooks",
+    "nest": ".hooks",
+    "fan_out": ".hooks",
+    "project_app": ".project",
+    "find_project_root": ".config",
+    "Cache": ".contracts",
+    "cache_count": ".contracts",
+    "SessionStore": ".contracts",
+    "LockAdapter": ".contracts",
+    "LogSink": ".contracts",
+    "AdapterKind": ".registry",
+    "CtxAttributeError": ".ctx",
+    "DEFAULT_ALIAS": ".adapters",
+    "check_ttl": ".locks",
+    "MIN_TTL_MS": ".locks",
+    "set_log_context": ".log",
+    "reset_log_context": ".log",
+    "bind_log_context": ".log",
+    "discover_classes": ".appmodules",
+    "import_app_modules": ".appmodules",
+    "scaffolds_dir": ".kernel_generators",
+    "Listener": ".events",
 }
 
 __all__ = [
+    "DEFAULT_ALIAS",
+    "MIN_TTL_MS",
     "Adapter",
     "AdapterDriver",
+    "AdapterKind",
     "App",
     "AppSettings",
+    "Cache",
     "Config",
     "Ctx",
+    "CtxAttributeError",
     "Event",
     "Events",
     "Held",
+    "Hooks",
+    "Listener",
     "Lock",
+    "LockAdapter",
     "LockBackendError",
     "LockBusy",
+    "LogSink",
     "MegaConfigError",
     "MegaError",
     "MegaLifecycleError",
@@ -67,20 +98,35 @@ __all__ = [
     "PluginConfig",
     "PluginRegistry",
     "PluginSpec",
+    "SessionStore",
     "__version__",
+    "bind_log_context",
+    "cache_count",
+    "check_ttl",
+    "discover_classes",
+    "fan_out",
+    "find_project_root",
     "get_logger",
     "hookimpl",
     "hookspec",
+    "import_app_modules",
     "import_driver",
     "load_config",
+    "nest",
+    "project_app",
+    "reset_log_context",
     "run_until_signal",
+    "scaffolds_dir",
+    "set_log_context",
 ]
 
 if TYPE_CHECKING:
-    from .adapters import Adapter, AdapterDriver, import_driver
+    from .adapters import DEFAULT_ALIAS, Adapter, AdapterDriver, import_driver
     from .app import App
-    from .config import AppSettings, Config, load_config
-    from .ctx import Ctx
+    from .appmodules import discover_classes, import_app_modules
+    from .config import AppSettings, Config, find_project_root, load_config
+    from .contracts import Cache, LockAdapter, LogSink, SessionStore, cache_count
+    from .ctx import Ctx, CtxAttributeError
     from .errors import (
         MegaConfigError,
         MegaError,
@@ -90,11 +136,14 @@ if TYPE_CHECKING:
         MegaShutdownError,
         MegaValidationError,
     )
-    from .events import Event, Events
+    from .events import Event, Events, Listener
+    from .hooks import Hooks, fan_out, nest
     from .hookspecs import hookimpl, hookspec
-    from .locks import Held, Lock, LockBackendError, LockBusy
-    from .log import get_logger
-    from .registry import Owner, PluginRegistry
+    from .kernel_generators import scaffolds_dir
+    from .locks import MIN_TTL_MS, Held, Lock, LockBackendError, LockBusy, check_ttl
+    from .log import bind_log_context, get_logger, reset_log_context, set_log_context
+    from .project import project_app
+    from .registry import AdapterKind, Owner, PluginRegistry
     from .runner import run_until_signal
     from .spec import PluginConfig, PluginSpec
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from .config import Config
     from .registry import Registry
 
+#: the kinds of mega's own plugins and kernel; plugins declare kinds with
+#: ``registry.adapter_kind`` (``registry.adapter_kinds`` holds an app's declared kinds)
 ADAPTER_KINDS = ("db", "cache", "session", "lock", "bus", "log-sink", "presence")
 DEFAULT_ALIAS = "default"
 
@@ -64,10 +66,11 @@ class Adapters:
         problems: list[MegaConfigError] = []
         for kind, aliases in config.adapters.items():
             try:
-                drivers = registry.driver_registry(kind)
+                declared = registry.declared_kind(kind)
             except MegaConfigError as exc:
                 problems.append(exc)
                 continue
+            drivers = registry.driver_registry(kind)
             for alias, table in aliases.items():
                 where = f"[adapters.{kind}.{alias}]"
                 name = table.get("driver")
@@ -107,7 +110,7 @@ class Adapters:
                     )
                     continue
                 try:
-                    instances[(kind, alias)] = driver.factory(alias=alias, options=options)
+                    instance = driver.factory(alias=alias, options=options)
                 except Exception as exc:
                     problems.append(
                         MegaConfigError(
@@ -117,6 +120,19 @@ class Adapters:
                             {"kind": kind, "alias": alias, "driver": name, "cause": repr(exc)},
                         )
                     )
+                    continue
+                missing = _missing_members(instance, declared.protocol)
+                if missing:
+                    problems.append(
+                        MegaConfigError(
+                            "adapter.contract",
+                            f"{where}: driver {name!r} ({driver.factory!r}) does not implement "
+                            f"the {kind} contract: missing {', '.join(missing)}",
+                            {"kind": kind, "alias": alias, "driver": name, "missing": missing},
+                        )
+                    )
+                    continue
+                instances[(kind, alias)] = instance
         return cls(instances), problems
 
     def get(self, kind: str, alias: str = DEFAULT_ALIAS) -> Any:
@@ -178,6 +194,17 @@ class Adapters:
             except Exception as exc:
                 errors.append((f"adapter {kind}.{alias} close", exc))
         return errors
+
+
+def _missing_members(instance: Any, protocol: type | None) -> list[str]:
+    """The members of ``protocol`` (and of ``Adapter``) that ``instance`` lacks."""
+    wanted = ["connect", "close"]
+    for base in protocol.__mro__ if protocol is not None else ():
+        if base in (Protocol, object) or not getattr(base, "_is_protocol", False):
+            continue
+        names = [*vars(base), *getattr(base, "__annotations__", {})]
+        wanted += sorted(n for n in names if not n.startswith("_"))
+    return [m for m in dict.fromkeys(wanted) if not hasattr(instance, m)]
 
 
 def import_driver(module: str, *, extra: str, what: str) -> ModuleType:

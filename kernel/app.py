@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -25,6 +25,7 @@ from .config import Config, find_project_root, load_config
 from .ctx import Ctx
 from .discovery import Catalog, LoadedPlugin
 from .errors import MegaConfigError, MegaError, MegaLifecycleError, MegaShutdownError
+from .hooks import Hooks
 from .loader import load_plugins
 from .log import add_log_sink, configure_logging, get_logger, remove_log_sink
 from .pluginmanager import maybe_await
@@ -46,7 +47,9 @@ class App:
     builds the adapters; any problem raises ``MegaConfigError`` here, before anything runs.
     """
 
-    def __init__(self, config: Config, *, catalog: Catalog | None = None) -> None:
+    def __init__(
+        self, config: Config, *, catalog: Catalog | None = None, tool: bool = False
+    ) -> None:
         configure_logging(config.app.log_level, config.app.log_format)
         loaded = load_plugins(config, catalog=catalog)
         self.config = config
@@ -57,8 +60,19 @@ class App:
         self.registry = loaded.registry
         self.adapters = loaded.adapters
         self._plugin_configs = loaded.plugin_configs
-        #: where plugins keep their runtime objects (a job worker, a server…), by plugin name
+        #: where plugins keep their runtime objects (a job worker, a server…), by plugin name;
+        #: each plugin's own: another plugin reaches it through that plugin's public API
         self.extensions: dict[str, Any] = {}
+        #: the implementations of declared hooks (extension points), in plugin order
+        self.hooks = Hooks(self.pm, self.plugins)
+        #: ``ctx.<name>`` getters enabled plugins registered
+        self.ctx_attributes: dict[str, Callable[[App], Any]] = {
+            name: entry.value for name, entry in self.registry.ctx_attributes.items()
+        }
+        #: a one-shot tool (``mega migrate``, ``mega jobs``, ``mega console``) runs this app:
+        #: plugins start no background work of their own (no job consumption, no schedule
+        #: fires, no outbox relay); the command starts what it needs explicitly
+        self.tool = tool
         self.log = get_logger(app=config.app.name)
         self.phase: Phase = "created"
         self._booted: list[LoadedPlugin] = []
@@ -68,11 +82,16 @@ class App:
 
     @classmethod
     def from_project(
-        cls, root: Path | str | None = None, *, environ: Mapping[str, str] | None = None
+        cls,
+        root: Path | str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        tool: bool = False,
     ) -> App:
         """Build the app of the project at ``root`` (default: the nearest ``mega.toml`` upward).
 
-        The project root goes on ``sys.path`` so that ``apps.<app>`` modules import.
+        The project root goes on ``sys.path`` so that ``apps.<app>`` modules import. ``tool``:
+        see ``App.tool``.
         """
         found = Path(root) if root is not None else find_project_root()
         if found is None:
@@ -85,7 +104,7 @@ class App:
         config = load_config(found, environ=environ)
         if str(config.root) not in sys.path:
             sys.path.insert(0, str(config.root))
-        return cls(config)
+        return cls(config, tool=tool)
 
     @classmethod
     def from_dict(
@@ -94,9 +113,10 @@ class App:
         *,
         root: Path | str | None = None,
         environ: Mapping[str, str] | None = None,
+        tool: bool = False,
     ) -> App:
         """Build an app from a config mapping shaped like ``mega.toml`` (tests, embedding)."""
-        return cls(load_config(root, data=data, environ=environ))
+        return cls(load_config(root, data=data, environ=environ), tool=tool)
 
     # -- what plugins and handlers use ------------------------------------------------------
 

@@ -7,6 +7,23 @@ from typing import TYPE_CHECKING, Any
 from .adapters import DEFAULT_ALIAS
 from .errors import MegaConfigError
 
+
+class CtxAttributeError(MegaConfigError, AttributeError):
+    """``ctx.<name>`` that no enabled plugin adds (a typo, or its plugin is not enabled)."""
+
+    def __init__(self, name: str, known: list[str], installed: list[str]) -> None:
+        if name in installed:  # plugins add ctx.<their name> (ctx.jobs, ctx.metrics)
+            hint = f"ctx.{name} needs the {name!r} plugin: add it to [app].plugins"
+        else:
+            hint = f"if a plugin provides ctx.{name}, add it to [app].plugins"
+        super().__init__(
+            "ctx.unknown_attribute",
+            f"ctx has no attribute {name!r} ({hint}); enabled plugins add: "
+            f"{', '.join(known) or '(none)'}",
+            {"name": name, "known": known},
+        )
+
+
 if TYPE_CHECKING:
     from .app import App
     from .config import Config
@@ -14,7 +31,9 @@ if TYPE_CHECKING:
 
 
 class Ctx:
-    """One unit of work's view of the app: adapters by alias, a bound logger, the config.
+    """One unit of work's view of the app: adapters by alias, a bound logger, the config, and
+    what enabled plugins add (``ctx.jobs``, ``ctx.metrics``, ``ctx.ws``…; each plugin documents
+    its own and offers a typed accessor).
 
     Made by ``app.ctx(**bindings)``; the bindings (request id, job id, trace id…) go on ``log``.
     """
@@ -49,36 +68,13 @@ class Ctx:
         """The ``[adapters.bus.<alias>]`` adapter."""
         return self.app.adapters.get("bus", alias)
 
-    @property
-    def jobs(self) -> Any:
-        """The jobs plugin's ``Jobs``: ``await ctx.jobs.enqueue(SendEmail, payload)``."""
-        return self._extension("jobs")
-
-    @property
-    def metrics(self) -> Any:
-        """The metrics plugin's registry: ``ctx.metrics.counter("orders", "Orders placed.")``."""
-        return self._extension("metrics", plugin="metrics")
-
-    @property
-    def workers(self) -> Any:
-        """The jobs plugin's worker pools: ``await ctx.workers.run(ResizeImage, payload)``."""
-        return self._extension("workers")
-
-    @property
-    def ws(self) -> Any:
-        """The ws plugin's hub: ``await ctx.ws.broadcast("room:1", "said", {...})``,
-        ``ctx.ws.presence.list("room:1")``."""
-        return self._extension("ws", plugin="ws")
-
-    def _extension(self, name: str, *, plugin: str = "jobs") -> Any:
-        try:
-            return self.app.extensions[name]
-        except KeyError:
-            raise MegaConfigError(
-                "plugin.not_enabled",
-                f"ctx.{name} needs the {plugin!r} plugin: add it to [app].plugins",
-                {"plugin": plugin},
-            ) from None
+    def __getattr__(self, name: str) -> Any:
+        # what enabled plugins add (``ctx.jobs``, ``ctx.metrics``, ``ctx.ws``…): each
+        # plugin registers its own with ``registry.ctx_attribute``
+        getter = self.app.ctx_attributes.get(name)
+        if getter is None:
+            raise CtxAttributeError(name, sorted(self.app.ctx_attributes), self.app.catalog.names)
+        return getter(self.app)
 
     def adapter(self, kind: str, alias: str = DEFAULT_ALIAS) -> Any:
         """Any adapter by kind (``session``, ``presence``, ``log-sink``…) and alias."""

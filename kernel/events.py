@@ -6,7 +6,7 @@ fires). A listener that raises is logged and never changes what the emitter does
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .errors import MegaConfigError
@@ -58,6 +58,20 @@ class Events:
         self.listening[name].append(listener)
         return lambda: self.listening[name].remove(listener)
 
+    def attach(self, listeners: Mapping[str, Listener]) -> Callable[[], None]:
+        """``on`` for each ``name: listener`` (a hook's result); returns one function that
+        unsubscribes them all. An unknown name fails before any is subscribed."""
+        for name in listeners:
+            if name not in self.names:
+                self.on(name, _never)  # raises events.unknown, naming the known ones
+        removers = [self.on(name, listener) for name, listener in listeners.items()]
+
+        def detach() -> None:
+            for remove in removers:
+                remove()
+
+        return detach
+
     def emit(self, name: str, **data: Any) -> Event:
         event = Event(name, data)
         for listener in self.listening[name]:
@@ -66,3 +80,7 @@ class Events:
             except Exception as exc:
                 self._log.error("event.listener_failed", event_name=name, error=repr(exc))
         return event
+
+
+def _never(event: Event) -> None:
+    return None

@@ -19,7 +19,7 @@ from .discovery import Catalog, LoadedPlugin, load
 from .errors import MegaConfigError, MegaProblems
 from .log import get_logger
 from .ordering import order_plugins
-from .pluginmanager import MegaPluginManager
+from .pluginmanager import MegaPluginManager, hook_prefix
 from .registry import Owner, Registry
 from .spec import PluginConfig
 
@@ -98,12 +98,22 @@ def load_plugins(
             problems += validation_problems(exc, ("plugins", plugin.name), model, config)
     phase_done()
 
-    # 5. register hooks (unknown hooks fail) and call mega_register plugin by plugin.
+    # 5. add declared hookspecs, register hooks (unknown hooks fail), call mega_register.
     pm = MegaPluginManager()
     registry = Registry()
+    # every enabled plugin's extension points first, so that implementing a hook does not
+    # depend on the order plugins are listed in
+    for plugin in plugins:
+        if plugin.spec.hooks is not None:
+            try:
+                pm.add_plugin_hooks(plugin.name, plugin.spec.hooks, plugin.installed.origin)
+            except MegaConfigError as exc:
+                problems.append(exc)
+    enabled = {p.name for p in plugins}
+    dormant = frozenset(hook_prefix(n) for n in catalog.names if n not in enabled)
     for plugin in plugins:
         try:
-            pm.register_plugin(plugin.name, plugin.module, plugin.installed.origin)
+            pm.register_plugin(plugin.name, plugin.module, plugin.installed.origin, dormant=dormant)
             owner = Owner(plugin.name, plugin.installed.distribution, plugin.version)
             view = registry.for_plugin(owner, _package_dir(plugin))
             pm.call_one("mega_register", plugin.module, registry=view)

@@ -19,7 +19,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
@@ -34,9 +34,20 @@ LOG_CONTEXT: ContextVar[dict[str, Any] | None] = ContextVar("mega_log_context", 
 _extra_processors: list[Callable[..., Any]] = []
 
 
+def set_log_context(fields: dict[str, Any] | None) -> Token[dict[str, Any] | None]:
+    """Make ``fields`` the fields of every log line of the current unit of work (a request, a
+    job run), replacing what it inherited; returns the token for ``reset_log_context``."""
+    return LOG_CONTEXT.set(fields)
+
+
+def reset_log_context(token: Token[dict[str, Any] | None]) -> None:
+    """End what ``set_log_context``/``bind_log_context`` set (when the unit of work ends)."""
+    LOG_CONTEXT.reset(token)
+
+
 def bind_log_context(**fields: Any) -> Any:
     """Add ``fields`` to every log line of the current task (and tasks it starts); returns the
-    token for ``LOG_CONTEXT.reset`` when the unit of work should end them."""
+    token for ``reset_log_context`` when the unit of work should end them."""
     current = LOG_CONTEXT.get()
     return LOG_CONTEXT.set({**current, **fields} if current else fields)
 

@@ -50,8 +50,37 @@ class MegaPluginManager(pluggy.PluginManager):
             return {}
         return opts
 
-    def register_plugin(self, name: str, module: ModuleType, origin: str) -> None:
-        """Register one plugin module; unknown hooks or hook arguments are errors naming it."""
+    def add_plugin_hooks(self, name: str, hooks: ModuleType | type, origin: str) -> None:
+        """Add the hook specifications plugin ``name`` declares (``PluginSpec(hooks=...)``).
+
+        Each is named ``mega_<plugin>_<what>`` (``-`` in the plugin's name as ``_``), so two
+        plugins' extension points never collide and a hook's name says whose it is.
+        """
+        prefix = hook_prefix(name)
+        declared = [n for n in dir(hooks) if self.parse_hookspec_opts(hooks, n) is not None]
+        wrong = sorted(n for n in declared if not n.startswith(prefix))
+        if not declared or wrong:
+            raise MegaConfigError(
+                "plugin.invalid_hookspec",
+                f"plugin {name!r} ({origin}) declares hooks in {hooks!r} "
+                + (
+                    f"not named {prefix}<what>: {', '.join(wrong)}"
+                    if wrong
+                    else "but none is marked with @mega.hookspec"
+                ),
+                {"plugin": name, "hooks": wrong or declared},
+            )
+        self.add_hookspecs(hooks)
+
+    def register_plugin(
+        self, name: str, module: ModuleType, origin: str, *, dormant: frozenset[str] = frozenset()
+    ) -> None:
+        """Register one plugin module; unknown hooks or hook arguments are errors naming it.
+
+        ``dormant`` are the hook prefixes (``mega_ws_``) of installed plugins that are not
+        enabled: implementing their hooks is not an error (an APM plugin supports ws apps and
+        others alike); those implementations are simply never called.
+        """
         self._one_callers.clear()
         try:
             self.register(module, name=name)
@@ -61,10 +90,18 @@ class MegaPluginManager(pluggy.PluginManager):
                 f"plugin {name!r} ({origin}) has an invalid hook implementation: {exc}",
                 {"plugin": name},
             ) from exc
-        unknown = sorted(c.name for c in self.get_hookcallers(module) or [] if not c.has_spec())
+        unknown = sorted(
+            c.name
+            for c in self.get_hookcallers(module) or []
+            if not c.has_spec() and not c.name.startswith(tuple(dormant))
+        )
         if unknown:
             self.unregister(module)
-            known = sorted(n for n in dir(hookspecs) if n.startswith(HOOK_PREFIX))
+            known = sorted(
+                n
+                for n in dir(self.hook)
+                if n.startswith(HOOK_PREFIX) and getattr(self.hook, n).has_spec()
+            )
             raise MegaConfigError(
                 "plugin.unknown_hook",
                 f"plugin {name!r} ({origin}) implements unknown hook(s) {', '.join(unknown)}; "
@@ -93,6 +130,11 @@ class MegaPluginManager(pluggy.PluginManager):
             log.info("hook.return", hook=hook_name, failed=outcome.exception is not None)
 
         self.add_hookcall_monitoring(before, after)
+
+
+def hook_prefix(plugin: str) -> str:
+    """The prefix of the hooks plugin ``plugin`` may declare: ``mega_<plugin>_``."""
+    return f"{HOOK_PREFIX}{plugin.replace('-', '_')}_"
 
 
 async def maybe_await(value: T | Awaitable[T]) -> T:

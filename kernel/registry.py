@@ -8,6 +8,8 @@ registration time, and the error names the name and both owners.
 # No `from __future__ import annotations` here: with it, typing.NamedTuple compiles a
 # ForwardRef per field at import (41 compile() calls at boot, measured in bench/boot.py).
 
+import re
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
@@ -15,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 from pydantic import BaseModel
 
 from . import __version__
-from .adapters import ADAPTER_KINDS, AdapterDriver
+from .adapters import AdapterDriver
+from .contracts import KERNEL_KINDS
 from .discovery import FRAMEWORK_DISTRIBUTION, unknown_name_error
 from .errors import MegaConfigError
 
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
     from .generators import GeneratorDef
 
 T = TypeVar("T")
+_KIND = re.compile(r"^[a-z][a-z0-9-]*$")
+#: what ``Ctx`` holds itself (slots), which no plugin may shadow
+_CTX_OWN = frozenset({"app", "log"})
 
 #: Builtin generator name -> the first-party plugin that provides it ("kernel": always there).
 BUILTIN_GENERATORS: dict[str, str] = {
@@ -41,16 +47,23 @@ BUILTIN_GENERATORS: dict[str, str] = {
     "job": "jobs",
     "worker": "jobs",
 }
+#: The names first-party plugins register (tests/test_meta.py checks these against what they
+#: do register): only mega's own distribution may use them, so a third-party plugin can never
+#: take the meaning of a name the docs give.
 BUILTIN_DIALECTS = frozenset({"sqlite", "postgres", "maria", "mongo"})
 BUILTIN_DRIVERS: dict[str, frozenset[str]] = {
     "db": frozenset({"sqlite", "postgres", "maria", "mongo"}),
     "cache": frozenset({"memory", "file", "redis"}),
-    "session": frozenset({"memory", "file", "redis", "cookie"}),
-    "lock": frozenset({"sqlite", "redis", "postgres"}),
-    "bus": frozenset({"local", "nats", "redis"}),
-    "log-sink": frozenset({"console", "file", "otlp"}),
+    "session": frozenset({"memory", "file", "redis"}),
+    "lock": frozenset({"sqlite", "redis", "postgres", "mongo"}),
+    "bus": frozenset({"local", "nats"}),
+    "log-sink": frozenset({"file", "telegram"}),
     "presence": frozenset({"local", "nats", "redis"}),
 }
+#: adapter kinds first-party plugins declare, and the plugin that declares each (for the hint
+#: when one is configured while its plugin is not enabled)
+BUILTIN_KINDS: dict[str, str] = {"presence": "ws"}
+#: the kernel's own commands and those first-party plugins register
 BUILTIN_COMMANDS = frozenset(
     {
         "new",
@@ -58,18 +71,26 @@ BUILTIN_COMMANDS = frozenset(
         "generate",
         "plugins",
         "run",
-        "serve",
-        "worker",
-        "migrate",
-        "routes",
-        "console",
-        "schedule",
-        "jobs",
         "version",
-        "help",
-        "check",
+        "serve",
+        "routes",
+        "worker",
+        "jobs",
+        "migrate",
+        "schedule",
     }
 )
+
+
+class AdapterKind(NamedTuple):
+    """A declared adapter kind: ``[adapters.<name>.*]`` tables build adapters of it."""
+
+    name: str
+    #: what every adapter of the kind implements (a ``typing.Protocol``, runtime-checkable);
+    #: checked when the adapter is built
+    protocol: type | None
+    description: str
+    owner: "Owner"
 
 
 class Owner(NamedTuple):
@@ -177,10 +198,15 @@ class Registry:
         )
         self._kernel_generators_added = False
         self.dialects: NameRegistry[Any] = NameRegistry("dialect", "dialect", BUILTIN_DIALECTS)
-        self.drivers: dict[str, NameRegistry[AdapterDriver]] = {
-            kind: NameRegistry(f"{kind} driver", "driver", BUILTIN_DRIVERS[kind])
-            for kind in ADAPTER_KINDS
+        self.drivers: dict[str, NameRegistry[AdapterDriver]] = {}
+        self.adapter_kinds: dict[str, AdapterKind] = {
+            kind: AdapterKind(kind, protocol, description, KERNEL_OWNER)
+            for kind, (protocol, description) in KERNEL_KINDS.items()
         }
+        #: ``ctx.<name>`` attributes plugins add: name -> getter(app)
+        self.ctx_attributes: NameRegistry[Callable[[Any], Any]] = NameRegistry(
+            "ctx attribute", "ctx_attribute", frozenset()
+        )
         self.commands: NameRegistry[CommandDef] = NameRegistry(
             "command", "command", BUILTIN_COMMANDS
         )
@@ -219,15 +245,31 @@ class Registry:
         return found
 
     def driver_registry(self, kind: str) -> NameRegistry[AdapterDriver]:
+        """The drivers registered for ``kind`` (declared or not: a plugin may ship drivers for
+        a kind another plugin declares, and that plugin may not be enabled)."""
+        found = self.drivers.get(kind)
+        if found is None:
+            reserved = BUILTIN_DRIVERS.get(kind, frozenset())
+            found = self.drivers[kind] = NameRegistry(f"{kind} driver", "driver", reserved)
+        return found
+
+    def declared_kind(self, kind: str) -> AdapterKind:
+        """The declared adapter kind ``kind``; an undeclared one fails naming the declared."""
         try:
-            return self.drivers[kind]
+            return self.adapter_kinds[kind]
         except KeyError:
+            owner = BUILTIN_KINDS.get(kind)
+            hint = (
+                f"the {owner!r} plugin declares it: add {owner!r} to [app].plugins"
+                if owner is not None
+                else "enable the plugin that declares it (`mega plugins` lists what is installed)"
+            )
             raise unknown_name_error(
                 "adapter kind",
                 kind,
-                list(ADAPTER_KINDS),
+                sorted(self.adapter_kinds),
                 code="adapter.unknown_kind",
-                hint="use one of the known kinds",
+                hint=hint,
             ) from None
 
 
@@ -313,9 +355,63 @@ class PluginRegistry:
             )
         self._add(self._registry.commands, name, CommandDef(name, command, help))
 
+    def adapter_kind(
+        self, kind: str, *, protocol: type | None = None, description: str = ""
+    ) -> None:
+        """Declare the adapter kind ``kind`` (``[adapters.<kind>.<alias>]``): drivers any plugin
+        registers for it become configurable, and each adapter built is checked against
+        ``protocol`` (a runtime-checkable ``typing.Protocol``) at boot."""
+        if not isinstance(kind, str) or not _KIND.match(kind):
+            raise MegaConfigError(
+                "plugin.invalid_name",
+                f"{self.owner} declared adapter kind {kind!r}; use lower-case letters, digits "
+                "and '-', starting with a letter",
+                {"kind": kind},
+            )
+        known = self._registry.adapter_kinds.get(kind)
+        if known is not None:
+            raise MegaConfigError(
+                "plugin.duplicate_adapter_kind",
+                f"adapter kind {kind!r} is declared twice: first by {known.owner}, again by "
+                f"{self.owner}; a kind has one contract — register drivers for it instead",
+                {"kind": kind, "owners": [str(known.owner), str(self.owner)]},
+            )
+        if BUILTIN_KINDS.get(kind, self.owner.plugin) != self.owner.plugin:
+            raise MegaConfigError(
+                "plugin.builtin_adapter_kind_conflict",
+                f"adapter kind {kind!r} is reserved for mega's {BUILTIN_KINDS[kind]!r} plugin; "
+                f"{self.owner} must pick another name",
+                {"kind": kind, "owner": str(self.owner)},
+            )
+        self._registry.adapter_kinds[kind] = AdapterKind(kind, protocol, description, self.owner)
+        self.registered.append(f"adapter kind {kind}")
+
+    def ctx_attribute(self, name: str, getter: Callable[[Any], Any]) -> None:
+        """Add ``ctx.<name>``: ``getter(app)`` gives its value (``ctx.jobs`` is the jobs
+        plugin's ``registry.ctx_attribute("jobs", lambda app: app.extensions["jobs"])``).
+        A name ``Ctx`` already has, or another plugin added, fails naming both."""
+        from .ctx import Ctx
+
+        if name in _CTX_OWN or hasattr(Ctx, name) or name.startswith("_"):
+            raise MegaConfigError(
+                "plugin.builtin_ctx_attribute_conflict",
+                f"ctx.{name} is the kernel's own; {self.owner} must pick another name",
+                {"name": name, "owner": str(self.owner)},
+            )
+        self._add(self._registry.ctx_attributes, name, getter)
+
     def contribute(self, kind: str, name: str, value: Any) -> None:
-        """Add ``value`` under ``name`` to the ``kind`` registry another plugin consumes
-        (e.g. ``registry.contribute("route", "health", Route(...))`` for the http plugin)."""
+        """Deprecated: implement the consuming plugin's declared hook instead (e.g.
+        ``mega_http_routes`` for routes, ``mega_health_checks`` for readiness checks).
+
+        Adds ``value`` under ``name`` to the ``kind`` registry another plugin consumes."""
+        warnings.warn(
+            f"registry.contribute({kind!r}, ...) by {self.owner} is deprecated and goes in the "
+            "next release: implement the consuming plugin's hook instead (docs/plugins.md, "
+            "Extension points)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self._add(self._registry.contributions(kind), name, value)
 
     def _add(self, registry: NameRegistry[T], name: str, value: T) -> None:

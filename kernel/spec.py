@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from types import ModuleType
 
 from pydantic import BaseModel, ConfigDict
 
@@ -32,7 +33,8 @@ class PluginSpec:
     ``name`` must equal the entry point name. ``requires`` lists capability names other enabled
     plugins must ``provide``; the kernel orders lifecycle hooks by them. Every plugin implicitly
     provides its own name. ``config`` validates the ``[plugins.<name>]`` table at boot.
-    ``version`` defaults to the version of the distribution that ships the plugin.
+    ``version`` defaults to the version of the distribution that ships the plugin. ``hooks``
+    declares the plugin's extension points (docs/plugins.md, "Extension points").
     """
 
     name: str
@@ -41,6 +43,9 @@ class PluginSpec:
     requires: tuple[str, ...] = ()
     provides: tuple[str, ...] = ()
     config: type[PluginConfig] = NoConfig
+    #: the plugin's extension points: a module or class of ``@mega.hookspec`` functions named
+    #: ``mega_<plugin>_<what>`` that other plugins implement (see kernel/hooks.py)
+    hooks: ModuleType | type | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):

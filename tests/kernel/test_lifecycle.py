@@ -45,7 +45,9 @@ class Probe:
 
 @hookimpl
 def mega_register(registry):
-    registry.adapter_driver("cache", "probe", Probe)
+    # a kind of its own: the probe implements no more than every adapter does
+    registry.adapter_kind("probe")
+    registry.adapter_driver("probe", "probe", Probe)
 """
 
 
@@ -66,12 +68,12 @@ async def test_hooks_run_in_dependency_order_with_adapters_between(site, events)
     site.plugin("web", HOOKS, requires="('store',)")
     # config order puts web first; web requires what db-ish provides, so db-ish boots first
     app = App.from_dict(
-        config("web", "db-ish", adapters={"cache": {"main": {"driver": "probe"}}}), environ={}
+        config("web", "db-ish", adapters={"probe": {"main": {"driver": "probe"}}}), environ={}
     )
     assert [p.name for p in app.plugins] == ["db-ish", "web"]
     async with app:
         assert app.phase == "running"
-        assert app.ctx().cache("main").alias == "main"
+        assert app.ctx().adapter("probe", "main").alias == "main"
     assert events == [
         ("before_boot", "db-ish"),
         ("before_boot", "web"),
@@ -148,7 +150,7 @@ def mega_after_boot(app):
 """,
     )
     app = App.from_dict(
-        config("steady", "flaky", adapters={"cache": {"c": {"driver": "probe"}}}), environ={}
+        config("steady", "flaky", adapters={"probe": {"c": {"driver": "probe"}}}), environ={}
     )
     with pytest.raises(MegaLifecycleError) as err:
         await app.boot()
@@ -272,21 +274,21 @@ class Down:
 
 @hookimpl
 def mega_register(registry):
-    registry.adapter_driver("lock", "down", Down)
+    registry.adapter_driver("probe", "down", Down)
 """,
     )
     app = App.from_dict(
         config(
             "drivers",
             "unreachable",
-            adapters={"cache": {"ok": {"driver": "probe"}}, "lock": {"bad": {"driver": "down"}}},
+            adapters={"probe": {"ok": {"driver": "probe"}, "bad": {"driver": "down"}}},
         ),
         environ={},
     )
     with pytest.raises(MegaLifecycleError) as err:
         await app.boot()
     assert err.value.code == "adapter.connect_failed"
-    assert "[adapters.lock.bad]" in err.value.message and "refused" in err.value.message
+    assert "[adapters.probe.bad]" in err.value.message and "refused" in err.value.message
     assert ("connect", "ok") in events and ("close", "ok") in events
     assert ("close", "down") not in events  # never connected, so never closed
 
@@ -306,7 +308,7 @@ async def mega_after_boot(app):
 """,
     )
     app = App.from_dict(
-        config("steady", "waiting", adapters={"cache": {"c": {"driver": "probe"}}}), environ={}
+        config("steady", "waiting", adapters={"probe": {"c": {"driver": "probe"}}}), environ={}
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(0.2, stop.set)  # SIGTERM

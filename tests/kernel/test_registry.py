@@ -185,12 +185,89 @@ def mega_register(registry):
     ]
 
 
-def test_an_unknown_adapter_kind_lists_the_known_kinds():
-    view = Registry().for_plugin(THIRD_PARTY, base_dir=__import__("pathlib").Path("."))
+def test_an_undeclared_adapter_kind_in_config_lists_the_declared_kinds(site):
+    site.plugin(
+        "queue-driver",
+        """
+@hookimpl
+def mega_register(registry):
+    registry.adapter_driver("queue", "x", dict)  # a kind no enabled plugin declares
+""",
+    )
     with pytest.raises(MegaConfigError) as err:
-        view.adapter_driver("queue", "x", dict)
+        App.from_dict(
+            {"app": {"plugins": ["queue-driver"]}, "adapters": {"queue": {"q": {"driver": "x"}}}},
+            environ={},
+        )
     assert err.value.code == "adapter.unknown_kind"
-    assert "db, cache, session, lock, bus, log-sink, presence" in err.value.message
+    assert "bus, cache, db, lock, log-sink, session" in err.value.message
+
+
+def test_a_first_party_kind_whose_plugin_is_off_names_the_plugin():
+    with pytest.raises(MegaConfigError) as err:
+        App.from_dict(
+            {"app": {"plugins": []}, "adapters": {"presence": {"default": {"driver": "local"}}}},
+            environ={},
+        )
+    assert err.value.code == "adapter.unknown_kind"
+    assert "add 'ws' to [app].plugins" in err.value.message
+
+
+def test_a_plugin_declares_an_adapter_kind_whose_contract_is_checked_at_build(site):
+    site.plugin(
+        "mailer",
+        """
+from typing import Protocol
+
+class Mailer(Protocol):
+    async def send(self, to: str, body: str) -> None: ...
+
+class Good:
+    def __init__(self, *, alias, options): ...
+    async def connect(self): ...
+    async def close(self): ...
+    async def send(self, to, body): ...
+
+class Lacking:
+    def __init__(self, *, alias, options): ...
+    async def connect(self): ...
+    async def close(self): ...
+
+@hookimpl
+def mega_register(registry):
+    registry.adapter_kind("mail", protocol=Mailer, description="outgoing mail")
+    registry.adapter_driver("mail", "good", Good)
+    registry.adapter_driver("mail", "lacking", Lacking)
+""",
+    )
+    app = App.from_dict(
+        {"app": {"plugins": ["mailer"]}, "adapters": {"mail": {"default": {"driver": "good"}}}},
+        environ={},
+    )
+    assert app.registry.adapter_kinds["mail"].description == "outgoing mail"
+    assert type(app.ctx().adapter("mail")).__name__ == "Good"
+    with pytest.raises(MegaConfigError) as err:
+        App.from_dict(
+            {"app": {"plugins": ["mailer"]}, "adapters": {"mail": {"x": {"driver": "lacking"}}}},
+            environ={},
+        )
+    assert err.value.code == "adapter.contract"
+    assert "missing send" in err.value.message and "[adapters.mail.x]" in err.value.message
+
+
+def test_a_kind_is_declared_once(site):
+    site.plugin(
+        "second-cache",
+        """
+@hookimpl
+def mega_register(registry):
+    registry.adapter_kind("cache")
+""",
+    )
+    with pytest.raises(MegaConfigError) as err:
+        App.from_dict({"app": {"plugins": ["second-cache"]}}, environ={})
+    assert err.value.code == "plugin.duplicate_adapter_kind"
+    assert "first by plugin 'kernel'" in err.value.message
 
 
 def test_an_exception_in_mega_register_names_the_plugin(site):

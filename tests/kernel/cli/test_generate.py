@@ -159,7 +159,7 @@ def test_the_adapter_generator_makes_a_plugin_that_pip_installs_and_boots(
     plugin_dir = project / "plugins/acme-cache"
     tests = mega.pytest(plugin_dir)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "1 passed" in tests.stdout
+    assert "2 passed" in tests.stdout
     target = pip_install_into(tmp_path / "installed", plugin_dir)
     mega.pythonpath.append(str(target))
     enable("acme-cache", extra='\n[adapters.cache.acme]\ndriver = "acme-cache"\nprefix = "p:"\n')
