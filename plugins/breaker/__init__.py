@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mega import App, Ctx, MegaConfigError, PluginConfig, PluginRegistry, PluginSpec, hookimpl
+from mega import App, Ctx, MegaConfigError, PluginConfig, PluginSpec, hookimpl
 
 from .adapters import GuardedAdapter, guarded
 from .core import CLOSED, HALF_OPEN, OPEN, Breaker, BreakerOpen, BreakerOptions, Guard
@@ -98,13 +98,9 @@ def breakers(ctx: Ctx | App) -> Breakers:
 
 
 @hookimpl
-def mega_register(registry: PluginRegistry) -> None:
-    # read by the health plugin when it is enabled: fails while a readiness breaker is open
-    registry.contribute("health-check", "breaker", _readiness)
-
-
-def _readiness(app: App) -> Any:
-    return breakers(app).readiness_check()
+def mega_health_checks(app: App) -> dict[str, Any]:
+    # with the health plugin: readiness fails while a readiness breaker is open
+    return {"breaker": breakers(app).readiness_check}
 
 
 @hookimpl
@@ -120,11 +116,10 @@ def mega_before_boot(app: App) -> None:
 
 
 @hookimpl
-def mega_after_boot(app: App) -> None:
-    if "metrics" in app.extensions:
-        from .metrics import wire_metrics
+def mega_metrics_instruments(app: App, metrics: Any) -> None:
+    from .metrics import wire_metrics
 
-        wire_metrics(breakers(app), app.extensions["metrics"])
+    wire_metrics(breakers(app), metrics)
 
 
 __all__ = [

@@ -10,8 +10,9 @@ dialect needs; ``mega.plugins.sqlite`` is the reference dialect, and
 
 from __future__ import annotations
 
-from mega import PluginRegistry, PluginSpec, hookimpl
+from mega import App, PluginRegistry, PluginSpec, hookimpl, nest
 
+from . import hooks
 from .database import (
     Database,
     OrderSpec,
@@ -102,12 +103,23 @@ from .schema import (
 plugin = PluginSpec(
     name="db",
     description="Models and CRUD on any db adapter; migrations; `mega g model` / `migration`",
+    hooks=hooks,
 )
 
 
 @hookimpl
+def mega_after_boot(app: App) -> None:
+    # every plugin's mega_before_boot has run: their query wrappers can use what they prepared
+    wrap = nest(app.hooks.collect("mega_db_wrap_query", app=app))
+    if wrap is not None:
+        for (kind, _alias), adapter in app.adapters.items():
+            if kind == "db" and isinstance(adapter, Database):
+                adapter._wrap_queries(wrap)
+
+
+@hookimpl
 def mega_register(registry: PluginRegistry) -> None:
-    from mega.kernel_generators import scaffolds_dir
+    from mega import scaffolds_dir
 
     registry.generator(
         "model",

@@ -21,6 +21,7 @@ import decimal
 import hashlib
 import json
 import uuid
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -192,13 +193,23 @@ class Database(ABC):
 
     @property
     def around_query(self) -> Callable[[Database, str], Any] | None:
-        """``around_query(database, sql)``: a context manager around every statement (the
-        tracing plugin's opt-in db spans). Setting it swaps in a wrapping ``_run``, so a
-        database without it pays nothing per statement."""
+        """Deprecated: implement the ``mega_db_wrap_query`` hook."""
         return self._around
 
     @around_query.setter
     def around_query(self, wrap: Callable[[Database, str], Any] | None) -> None:
+        warnings.warn(
+            "assigning database.around_query is deprecated and goes in the next release: "
+            "implement the mega_db_wrap_query hook",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self._wrap_queries(wrap)
+
+    def _wrap_queries(self, wrap: Callable[[Database, str], Any] | None) -> None:
+        """Run every statement inside ``wrap(database, sql)`` (the db plugin installs the
+        ``mega_db_wrap_query`` implementations here at boot): it swaps in a wrapping ``_run``,
+        so a database without one pays nothing per statement."""
         self._around = wrap
         if wrap is None:
             self.__dict__.pop("_run", None)

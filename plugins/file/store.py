@@ -105,7 +105,7 @@ class FileStore:
     def _incr(self, key: str, amount: int, ttl: int) -> int:
         import fcntl
 
-        from mega.plugins.memory.cache import as_count
+        from mega import cache_count
 
         with (self.folder / ".incr.lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
@@ -116,7 +116,7 @@ class FileStore:
                 record = None
             if record is None or (record["expires"] and record["expires"] <= time.time()):
                 record = {"value": 0, "expires": time.time() + ttl / 1000 if ttl > 0 else 0}
-            record["value"] = as_count(self.alias, key, record["value"]) + amount
+            record["value"] = cache_count(self.alias, key, record["value"]) + amount
             self._set(key, record)
             return int(record["value"])
 

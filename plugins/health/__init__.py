@@ -1,17 +1,21 @@
 """The ``health`` plugin: ``/health/live``, ``/health/ready`` and ``/health/startup``.
 
 Readiness runs every check concurrently, each under its own timeout: one per adapter (its
-``health()`` when it has one, else "connected"), plus the checks plugins contribute with
-``registry.contribute("health-check", name, check)``. It answers 503 from the moment shutdown
+``health()`` when it has one, else "connected"), plus the checks plugins add with the
+``mega_health_checks`` hook. It answers 503 from the moment shutdown
 starts, so a load balancer stops sending traffic while in-flight requests finish.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
-from mega import App, PluginConfig, PluginRegistry, PluginSpec, hookimpl
+from mega import App, PluginConfig, PluginSpec, hookimpl
 
+from . import hooks
+from .hooks import Check
 from .probes import Probes
 
 
@@ -27,25 +31,32 @@ plugin = PluginSpec(
     description="Liveness, readiness and startup probes with per-dependency checks",
     requires=("http",),
     config=HealthSettings,
+    hooks=hooks,
 )
 
 
 @hookimpl
-def mega_register(registry: PluginRegistry) -> None:
+def mega_http_routes(app: App) -> list[Any]:
     from mega.plugins.http import get
 
     from .probes import LiveBody, ReadyBody, StartupBody, live, ready, startup
 
     # the probes answer their own JSON (not the envelope): the OpenAPI document says which
-    routes = {
-        "health.live": get("/health/live", live, responses={200: LiveBody}),
-        "health.ready": get("/health/ready", ready, responses={200: ReadyBody, 503: ReadyBody}),
-        "health.startup": get(
-            "/health/startup", startup, responses={200: StartupBody, 503: StartupBody}
+    return [
+        get("/health/live", live, name="health.live", responses={200: LiveBody}),
+        get(
+            "/health/ready",
+            ready,
+            name="health.ready",
+            responses={200: ReadyBody, 503: ReadyBody},
         ),
-    }
-    for name, route in routes.items():
-        registry.contribute("route", name, route)
+        get(
+            "/health/startup",
+            startup,
+            name="health.startup",
+            responses={200: StartupBody, 503: StartupBody},
+        ),
+    ]
 
 
 @hookimpl
@@ -55,4 +66,11 @@ def mega_before_boot(app: App) -> None:
     app.extensions["health"] = Probes(app, settings.check_timeout_ms / 1000)
 
 
-__all__ = ["HealthSettings", "Probes", "plugin"]
+@hookimpl
+def mega_after_boot(app: App) -> None:
+    probes: Probes = app.extensions["health"]
+    for checks in app.hooks.collect("mega_health_checks", app=app):
+        probes.extra.update(checks)
+
+
+__all__ = ["Check", "HealthSettings", "Probes", "plugin"]

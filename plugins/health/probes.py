@@ -26,20 +26,30 @@ class Probes:
     def __init__(self, app: App, timeout_s: float) -> None:
         self.app = app
         self.timeout_s = timeout_s
+        #: the plugins' checks (mega_health_checks), by name, collected at boot
+        self.extra: dict[str, Callable[[], Any]] = {}
 
     def checks(self) -> dict[str, Callable[[], Awaitable[Any]]]:
         found: dict[str, Callable[[], Awaitable[Any]]] = {}
         for (kind, alias), adapter in self.app.adapters.items():
             probe = getattr(adapter, "health", None)
             found[f"{kind}.{alias}"] = probe if probe is not None else _connected
-        for name, entry in self.app.registry.contributions("health-check").items():
-            check: Check = entry.value
+        for name, check in self.extra.items():
 
-            async def contributed(check: Check = check) -> Any:
+            async def added(check: Callable[[], Any] = check) -> Any:
+                result = check()
+                return await result if inspect.isawaitable(result) else result
+
+            found[name] = added
+        # deprecated: registry.contribute("health-check", name, check(app)) (one release)
+        for name, entry in self.app.registry.contributions("health-check").items():
+            contributed: Check = entry.value
+
+            async def legacy(check: Check = contributed) -> Any:
                 result = check(self.app)
                 return await result if inspect.isawaitable(result) else result
 
-            found[name] = contributed
+            found[name] = legacy
         return found
 
     async def run(self) -> dict[str, dict[str, Any]]:

@@ -11,15 +11,22 @@ from typing import Any, NamedTuple
 
 from mega import App, PluginRegistry, PluginSpec, hookimpl
 
+from . import hooks
 from .context import HttpCtx
+from .hooks import ERROR_KEY, TRACE_KEY, RequestObserver, RequestWrapper
 from .routing import Route, delete, get, patch, post, put, route
 from .settings import CorsSettings, HttpSettings, SecurityHeaders, SessionSettings
+
+#: set by `mega serve --workers N` in each worker: the directory they share (the metrics
+#: plugin sums their series at scrape)
+WORKERS_DIR_ENV = "MEGA_SERVE_WORKERS_DIR"
 
 plugin = PluginSpec(
     name="http",
     description="ASGI app: routes, controllers, validation, envelope, OpenAPI, security",
     provides=("http",),
     config=HttpSettings,
+    hooks=hooks,
 )
 
 
@@ -31,7 +38,8 @@ class HttpRuntime(NamedTuple):
     settings: HttpSettings
     translations: Any
     views: Any
-    #: request observers (``observers.observe = fn`` to watch every routed request)
+    #: the request observers and wrappers, collected at boot (mega_http_observer,
+    #: mega_http_wrap_request)
     observers: Any = None
 
 
@@ -47,7 +55,7 @@ def mega_register(registry: PluginRegistry) -> None:
 
 @hookimpl
 def mega_before_boot(app: App) -> None:
-    from .application import Observers, build, static_routes
+    from .application import Observers, asgi_routes, build, static_routes
     from .i18n import Translations
     from .openapi import openapi_routes
     from .templates import Views
@@ -57,9 +65,7 @@ def mega_before_boot(app: App) -> None:
     holder: dict[str, Any] = {}
     extra = [*openapi_routes(app, settings, holder), *static_routes(app, settings)]
     # plugins serving more than request/response routes (the ws plugin's WebSocket endpoint)
-    # contribute "asgi-routes": a function of the app returning Starlette routes
-    for _name, entry in sorted(app.registry.contributions("asgi-routes").items()):
-        extra.extend(entry.value(app))
+    extra += [r for _plugin, r in asgi_routes(app)]
     observers = Observers()
     asgi, compiled = build(app, settings, extra, observers)
     holder["compiled"] = compiled
@@ -70,6 +76,12 @@ def mega_before_boot(app: App) -> None:
     if settings.error_page:
         views.require(settings.error_page, "[plugins.http] error_page")
     app.extensions["http"] = HttpRuntime(asgi, compiled, settings, translations, views, observers)
+
+
+@hookimpl
+def mega_after_boot(app: App) -> None:
+    # every plugin's mega_before_boot has run: their observers can use what they prepared
+    app.extensions["http"].observers.install(app)
 
 
 def translate(app: App, locale: str, key: str, **variables: Any) -> str:
@@ -90,10 +102,15 @@ def translate(app: App, locale: str, key: str, **variables: Any) -> str:
 
 
 __all__ = [
+    "ERROR_KEY",
+    "TRACE_KEY",
+    "WORKERS_DIR_ENV",
     "CorsSettings",
     "HttpCtx",
     "HttpRuntime",
     "HttpSettings",
+    "RequestObserver",
+    "RequestWrapper",
     "Route",
     "SecurityHeaders",
     "SessionSettings",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -15,10 +16,11 @@ from starlette.routing import Match, Mount, Router
 from starlette.routing import Route as StarletteRoute
 from starlette.staticfiles import StaticFiles
 
-from mega import MegaConfigError
+from mega import MegaConfigError, fan_out, get_logger, nest
 
 from . import responses
 from .handlers import Compiled, Endpoint, compile_route
+from .hooks import RequestObserver, RequestWrapper
 from .middleware import MegaHttpMiddleware
 from .routing import METHODS, Route, check_unique, discover_routes
 from .sessions import SessionMiddleware
@@ -29,11 +31,29 @@ if TYPE_CHECKING:
 
 
 def collect_routes(app: App) -> list[tuple[str, Route]]:
-    """The app's routes (``apps/*/routes/*.py``) and those plugins contributed."""
+    """The app's routes (``apps/*/routes/*.py``) and those plugins serve
+    (``mega_http_routes``)."""
     found = discover_routes(app.config.root)
+    for plugin, routes in app.hooks.collect_by_plugin("mega_http_routes", app=app):
+        found.extend((f"plugin {plugin!r}", r) for r in routes)
+    # deprecated: registry.contribute("route", ...) (one release)
     for name, entry in app.registry.contributions("route").items():
         found.append((f"plugin {entry.owner.plugin!r}", entry.value._replace(name=name)))
     check_unique(found)
+    return found
+
+
+def asgi_routes(app: App) -> list[tuple[str, Any]]:
+    """The Starlette routes plugins serve as they are (``mega_http_asgi_routes``), each with
+    the plugin serving it."""
+    found = [
+        (plugin, r)
+        for plugin, routes in app.hooks.collect_by_plugin("mega_http_asgi_routes", app=app)
+        for r in routes
+    ]
+    # deprecated: registry.contribute("asgi-routes", ...) (one release)
+    for _name, entry in app.registry.contributions("asgi-routes").items():
+        found.extend((entry.owner.plugin, r) for r in entry.value(app))
     return found
 
 
@@ -94,22 +114,54 @@ def static_routes(app: App, settings: HttpSettings) -> list[Any]:
     return mounts
 
 
-#: where an ``around`` hook leaves (trace id, span id) of the request's sampled span
-TRACE_KEY = "mega.trace"
-
-
 class Observers:
-    """What watches requests (metrics set ``observe``, tracing ``around``); None costs a check."""
+    """What watches requests: the ``mega_http_observer`` and ``mega_http_wrap_request``
+    implementations, composed once at boot (``install``); None costs one check a request."""
 
     __slots__ = ("around", "observe")
 
     def __init__(self) -> None:
-        #: ``observe(method, route template, status, seconds, trace)`` after every routed
-        #: request; ``trace`` is (trace id, span id) when the request ran in a sampled span
-        self.observe: Callable[[str, str, int, float, Any], None] | None = None
-        #: ``around(scope, route template)``: a context manager around the request; what it
-        #: yields is called with the response status (a tracing span, say)
-        self.around: Callable[[Any, str], Any] | None = None
+        self.observe: RequestObserver | None = None
+        self.around: RequestWrapper | None = None
+
+    def install(self, app: App) -> None:
+        """Collect the implementations (after every plugin's ``mega_before_boot``)."""
+        observers = app.hooks.collect("mega_http_observer", app=app)
+        self.observe = fan_out([_guarded(o) for o in observers])
+        self.around = _compose_around(app.hooks.collect("mega_http_wrap_request", app=app))
+
+
+def _guarded(observer: RequestObserver) -> RequestObserver:
+    """An observer whose error is logged: the response is sent, one observer's bug must not
+    keep the others from seeing the request."""
+    log = get_logger(component="http")
+
+    def observe(scope: Any, route: str, status: int, seconds: float) -> None:
+        try:
+            observer(scope, route, status, seconds)
+        except Exception as exc:
+            log.error("http.observer_failed", observer=repr(observer), error=repr(exc))
+
+    return observe
+
+
+def _compose_around(wrappers: list[RequestWrapper]) -> RequestWrapper | None:
+    if len(wrappers) <= 1:
+        return wrappers[0] if wrappers else None
+    nested = nest(wrappers)
+    assert nested is not None
+
+    @contextlib.contextmanager
+    def around(scope: Any, route: str) -> Iterator[Callable[[int], None]]:
+        with nested(scope, route) as finishes:
+
+            def finish(status: int) -> None:
+                for one in reversed(finishes):  # innermost first, as they exit
+                    one(status)
+
+            yield finish
+
+    return around
 
 
 class Dispatch:
@@ -157,9 +209,7 @@ class Dispatch:
                         finish(status[0])
         finally:
             if observe is not None:
-                elapsed = perf_counter() - started
-                # (trace id, span id) of the request's sampled span, set by the tracing hook
-                observe(scope["method"], self.template, status[0], elapsed, scope.get(TRACE_KEY))
+                observe(scope, self.template, status[0], perf_counter() - started)
 
     async def _serve(self, scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive, send)
@@ -190,7 +240,7 @@ def _refusals(
             return
         for route in routes:
             if route.matches(scope)[0] is not Match.NONE:
-                observe(scope["method"], route.path, status, elapsed, None)
+                observe(scope, route.path, status, elapsed)
                 return
 
     return refused
@@ -241,6 +291,9 @@ def build(
         for path, methods in by_path.items()
     ]
     asgi: Any = Router(routes=[*routes, *extra], default=_not_found)
+    # plugins' ASGI wrappers (mega_http_middleware): the first plugin's outermost
+    for wrap in reversed(app.hooks.collect("mega_http_middleware", app=app)):
+        asgi = wrap(asgi)
     if settings.session.secret_key:
         store = None
         if settings.session.store == "server":

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-#: set by `mega serve --workers N` (N > 1) for its workers: a private directory where they
-#: find each other (the metrics plugin sums their metrics in one scrape through it)
-WORKERS_DIR_ENV = "MEGA_SERVE_WORKERS_DIR"
+# `mega serve --workers N` (N > 1) sets it for its workers: a private directory where they
+# find each other (the metrics plugin sums their metrics in one scrape through it)
+from . import WORKERS_DIR_ENV
 
 UVICORN_LOGGING = {
     "version": 1,
@@ -119,30 +119,31 @@ def _plugin_asgi_rows(app: Any) -> list[dict[str, Any]]:
     """Routes plugins serve outside the controller pipeline (the ws plugin's WebSocket)."""
     from starlette.routing import Route, WebSocketRoute
 
+    from .application import asgi_routes
+
     rows = []
-    for _name, entry in app.registry.contributions("asgi-routes").items():
-        for route in entry.value(app):
-            endpoint = route.endpoint
-            # a function names itself; an ASGI app instance is named by its class
-            target = endpoint if hasattr(endpoint, "__qualname__") else type(endpoint)
-            handler = f"{target.__module__}:{target.__qualname__}"
-            if isinstance(route, WebSocketRoute):
-                methods = ["WS"]
-            elif isinstance(route, Route):
-                methods = sorted((route.methods or {"GET"}) - {"HEAD"})
-            else:
-                continue
-            rows += [
-                {
-                    "method": method,
-                    "path": route.path,
-                    "name": route.name,
-                    "handler": handler,
-                    "middleware": [],
-                    "plugin": entry.owner.plugin,
-                }
-                for method in methods
-            ]
+    for plugin, route in asgi_routes(app):
+        endpoint = route.endpoint
+        # a function names itself; an ASGI app instance is named by its class
+        target = endpoint if hasattr(endpoint, "__qualname__") else type(endpoint)
+        handler = f"{target.__module__}:{target.__qualname__}"
+        if isinstance(route, WebSocketRoute):
+            methods = ["WS"]
+        elif isinstance(route, Route):
+            methods = sorted((route.methods or {"GET"}) - {"HEAD"})
+        else:
+            continue
+        rows += [
+            {
+                "method": method,
+                "path": route.path,
+                "name": route.name,
+                "handler": handler,
+                "middleware": [],
+                "plugin": plugin,
+            }
+            for method in methods
+        ]
     return rows
 
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mega.log import get_logger
+from mega import get_logger
 
 Render = Callable[[dict[str, Any], str, int, dict[str, Any]], str]
 Send = Callable[[dict[str, Any]], Awaitable[None]]

@@ -6,7 +6,7 @@ from mega import PluginRegistry
 
 
 def register_generators(registry: PluginRegistry) -> None:
-    from mega.kernel_generators import scaffolds_dir
+    from mega import scaffolds_dir
 
     base = scaffolds_dir() / "http"
     registry.generator(

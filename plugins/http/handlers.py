@@ -28,6 +28,7 @@ from mega import MegaConfigError, MegaValidationError
 from . import responses
 from .context import HttpCtx
 from .csrf import csrf_refusal
+from .hooks import ERROR_KEY
 from .routing import Route
 
 if TYPE_CHECKING:
@@ -254,6 +255,7 @@ def compile_route(
                 response = await run_phase(phase, ctx, response) or response
             return response
         except Exception as exc:
+            request.scope[ERROR_KEY] = exc  # for request observers (mega_http_observer)
             for phase in on_errors:
                 try:
                     handled = await run_phase(phase, ctx, exc)

@@ -17,8 +17,7 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
-from mega import MegaError, get_logger
-from mega.log import LOG_CONTEXT
+from mega import MegaError, get_logger, reset_log_context, set_log_context
 
 from . import responses
 from .error_pages import accepts_html, html_errors
@@ -101,7 +100,7 @@ class MegaHttpMiddleware:
             scope["state"] = state = {}
         state["request_id"] = rid
         # every line written for this request carries its id, whoever writes it
-        log_token = LOG_CONTEXT.set({"request_id": rid})
+        log_token = set_log_context({"request_id": rid})
         own = [(self.id_header, request_id)]
         if scope.get("scheme") == "https":
             own += self.hsts
@@ -165,7 +164,7 @@ class MegaHttpMiddleware:
                 )
                 await response(scope, counted_receive, send_with_headers)
         finally:
-            LOG_CONTEXT.reset(log_token)
+            reset_log_context(log_token)
 
     async def _too_large(self, send: Any, limit: int) -> None:
         response = responses.fail(

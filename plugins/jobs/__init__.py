@@ -9,21 +9,23 @@ See docs/plugins/jobs.md.
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 from pydantic import Field, model_validator
 
 from mega import (
     App,
+    Ctx,
     MegaConfigError,
     MegaNotFoundError,
     PluginConfig,
     PluginRegistry,
     PluginSpec,
+    discover_classes,
     hookimpl,
 )
-from mega.appmodules import discover_classes
 
+from . import hooks
 from .consume import Consumption
 from .errors import (
     DeadLetterNotFound,
@@ -132,14 +134,32 @@ plugin = PluginSpec(
     description="Durable jobs (local SQLite store or NATS JetStream), DLQ, CPU worker pools",
     provides=("bus", "jobs", "workers"),
     config=JobsSettings,
+    hooks=hooks,
 )
+
+
+def jobs_of(ctx: Ctx | App) -> Jobs:
+    """The app's ``Jobs`` (what ``ctx.jobs`` is), typed."""
+    app = ctx if isinstance(ctx, App) else ctx.app
+    found: Jobs = app.extensions["jobs"]
+    return found
+
+
+def workers_of(ctx: Ctx | App) -> WorkerPools:
+    """The app's worker pools (what ``ctx.workers`` is), typed."""
+    app = ctx if isinstance(ctx, App) else ctx.app
+    found: WorkerPools = app.extensions["workers"]
+    return found
 
 
 @hookimpl
 def mega_register(registry: PluginRegistry) -> None:
-    from mega.kernel_generators import scaffolds_dir
+    from mega import scaffolds_dir
 
     from .cli import jobs_cli, worker_command
+
+    registry.ctx_attribute("jobs", jobs_of)
+    registry.ctx_attribute("workers", workers_of)
 
     registry.adapter_driver(
         "bus",
@@ -176,7 +196,6 @@ def mega_register(registry: PluginRegistry) -> None:
             },
         ],
     )
-    registry.contribute("model", "jobs.outbox", JobOutbox)
     registry.command("worker", worker_command, help="Consume the app's jobs until SIGTERM.")
     registry.command("jobs", jobs_cli, help="Job streams: status, dead letters.")
 
@@ -202,6 +221,13 @@ def discover_workers(root: object) -> list[type[Worker]]:
 
 
 @hookimpl
+def mega_db_models(app: App) -> list[type[Any]]:
+    # the outbox table, when a database holds jobs for after the commit (`mega migrate
+    # make` adds it)
+    return [JobOutbox]
+
+
+@hookimpl
 def mega_before_boot(app: App) -> None:
     settings = app.plugin_config("jobs")
     assert isinstance(settings, JobsSettings)
@@ -221,7 +247,10 @@ def mega_before_boot(app: App) -> None:
 async def mega_after_boot(app: App) -> None:
     jobs: Jobs = app.extensions["jobs"]
     jobs.check_buses()
+    jobs.install_hooks(app)
     jobs.outbox = _outbox(app, jobs)
+    if app.tool:
+        return  # a one-shot command: it starts what it needs (`mega worker` consumes)
     if jobs.outbox is not None and jobs.settings.outbox_relay:
         jobs.outbox.start_relay()
     if jobs.settings.consume:
@@ -291,6 +320,8 @@ __all__ = [
     "WorkerTimeoutError",
     "discover_jobs",
     "discover_workers",
+    "jobs_of",
     "nak_delay_ms",
     "plugin",
+    "workers_of",
 ]

@@ -30,16 +30,18 @@ def worker_command(
     Runs still going at the drain deadline ([plugins.jobs] drain_timeout_ms) are handed back
     and redelivered to another worker; none is lost.
     """
-    from mega.cli._project import tool_app
-    from mega.runner import run_until_signal
+    from mega import project_app, run_until_signal
 
-    # a worker also runs the outbox relay (as configured): with the web processes gone, it is
-    # what publishes the jobs they committed
-    app = tool_app(keep=("jobs.outbox_relay",))
+    app = project_app(tool=True)
     names = [n.strip() for n in jobs.split(",") if n.strip()] if jobs else None
 
     async def start(app: Any) -> None:
-        started = await app.extensions["jobs"].start(names, concurrency=concurrency)
+        runtime = app.extensions["jobs"]
+        # a worker also runs the outbox relay (as configured): with the web processes gone,
+        # it is what publishes the jobs they committed
+        if runtime.outbox is not None and runtime.settings.outbox_relay:
+            runtime.outbox.start_relay()
+        started = await runtime.start(names, concurrency=concurrency)
         if not started:
             typer.echo("no jobs to consume (add one with `mega g job <Name>`)", err=True)
         for consumption in started:
@@ -60,10 +62,10 @@ jobs_cli.add_typer(dlq_cli, name="dlq")
 
 
 def _with_jobs(work: Callable[[Any], Awaitable[Any]]) -> Any:
-    from mega.cli._project import tool_app
+    from mega import project_app
 
     async def main() -> Any:
-        async with tool_app() as app:
+        async with project_app(tool=True) as app:
             return await work(app.extensions["jobs"])
 
     return asyncio.run(main())
@@ -122,12 +124,11 @@ def outbox(
 async def _outbox_figures(retry_dead: bool) -> dict[str, Any]:
     """The outbox table's numbers, read with the database alone: it must answer while the bus
     is down, which is when it matters."""
-    from mega import MegaNotFoundError
-    from mega.cli._project import tool_app
+    from mega import MegaNotFoundError, project_app
 
     from .outbox import TABLE, OutboxStorage
 
-    app = tool_app()
+    app = project_app(tool=True)
     alias = getattr(app.plugin_config("jobs"), "outbox_db", "")
     try:
         db = app.adapters.get("db", alias) if alias else None

@@ -21,8 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mega import MegaConfigError, MegaLifecycleError, get_logger
-from mega.adapters import import_driver
+from mega import MegaConfigError, MegaLifecycleError, get_logger, import_driver
 
 from .errors import DeadLetterNotFound
 from .transport import (

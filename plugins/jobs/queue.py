@@ -33,8 +33,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from mega import Events, MegaConfigError, get_logger
-from mega.log import LOG_CONTEXT
+from mega import Events, MegaConfigError, get_logger, reset_log_context, set_log_context
 
 from .errors import JobDeliveriesExhaustedError, JobPayloadError, JobTimeoutError
 from .job import Job
@@ -287,7 +286,7 @@ class JobQueue:
         when the run timed out and was abandoned.
         """
         # every line written during the run carries the job's subject and message
-        log_token = LOG_CONTEXT.set({"job": type(job).subject, "seq": delivery.seq})
+        log_token = set_log_context({"job": type(job).subject, "seq": delivery.seq})
         try:
             if self.tracing is None:
                 await self._handle(job, delivery, make_ctx, release)
@@ -297,7 +296,7 @@ class JobQueue:
         except Exception as exc:  # a bug here must not kill the consume loop
             self.log.error("job.handle_failed", seq=delivery.seq, error=repr(exc))
         finally:
-            LOG_CONTEXT.reset(log_token)
+            reset_log_context(log_token)
             release(delivery)
 
     async def _handle(

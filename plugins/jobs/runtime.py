@@ -7,10 +7,13 @@ alias (sharing one ``events``), and, in a worker, the consumptions.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import contextlib
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from mega import Events, MegaConfigError, MegaNotFoundError
+from mega import Events, MegaConfigError, MegaNotFoundError, nest
 
 from .consume import Consumption
 from .errors import JobPayloadError
@@ -23,6 +26,44 @@ if TYPE_CHECKING:
 
     from . import JobsSettings
     from .outbox import Outbox, Outboxed
+
+
+class MessageHooks:
+    """The queues' ``JobTracing``: the ``mega_jobs_message_headers`` implementations merged,
+    the ``mega_jobs_wrap_run`` ones nested."""
+
+    __slots__ = ("_headers", "run")
+
+    def __init__(
+        self,
+        headers: Sequence[Callable[[], Mapping[str, str] | None]],
+        run: Callable[[str, Delivery], AbstractContextManager[Any]],
+    ) -> None:
+        self._headers = tuple(headers)
+        self.run = run
+
+    @classmethod
+    def of(
+        cls,
+        headers: Sequence[Callable[[], Mapping[str, str] | None]],
+        wrappers: Sequence[Callable[[str, Delivery], AbstractContextManager[Any]]],
+    ) -> MessageHooks | None:
+        if not headers and not wrappers:
+            return None  # the bare path: no call per enqueue or run
+        return cls(headers, nest(wrappers) or _no_wrap)
+
+    def inject(self) -> dict[str, str] | None:
+        merged: dict[str, str] = {}
+        for headers in self._headers:
+            found = headers()
+            if found:
+                merged.update(found)
+        return merged or None
+
+
+def _no_wrap(subject: str, delivery: Delivery) -> AbstractContextManager[Any]:
+    return contextlib.nullcontext()
+
 
 _BUS_METHODS = ("ensure_streams", "publish", "publish_many", "publish_dead_letter", "consumer")
 
@@ -37,7 +78,7 @@ class Jobs:
         #: subscribe with ``ctx.jobs.events.on("fail", listener)``; every bus emits here
         self.events = Events("jobs", EVENTS)
         self._queues: dict[str, JobQueue] = {}
-        #: trace propagation for every queue (set by the tracing plugin)
+        #: what the mega_jobs_wrap_run / mega_jobs_message_headers hooks give every queue
         self._tracing: Any = None
         self.consumptions: list[Consumption] = []
         #: the transactional outbox (set at boot when ``outbox_db`` names a db adapter)
@@ -88,15 +129,37 @@ class Jobs:
                     {"job": name, "bus": cls.bus},
                 )
 
+    def install_hooks(self, app: App) -> None:
+        """Collect the ``mega_jobs_*`` implementations (once, at boot): listeners on
+        ``events``, run wrappers and message headers on every queue."""
+        for listeners in app.hooks.collect("mega_jobs_listeners", app=app):
+            self.events.attach(listeners)
+        self._set_propagation(
+            MessageHooks.of(
+                app.hooks.collect("mega_jobs_message_headers", app=app),
+                app.hooks.collect("mega_jobs_wrap_run", app=app),
+            )
+        )
+
+    def _set_propagation(self, propagation: Any) -> None:
+        self._tracing = propagation
+        for queue in self._queues.values():
+            queue.tracing = propagation
+
     @property
     def tracing(self) -> Any:
+        """Deprecated: implement ``mega_jobs_wrap_run`` / ``mega_jobs_message_headers``."""
         return self._tracing
 
     @tracing.setter
     def tracing(self, tracing: Any) -> None:
-        self._tracing = tracing
-        for queue in self._queues.values():
-            queue.tracing = tracing
+        warnings.warn(
+            "assigning jobs.tracing is deprecated and goes in the next release: implement the "
+            "mega_jobs_wrap_run and mega_jobs_message_headers hooks",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self._set_propagation(tracing)
 
     def queue(self, bus: str = "default") -> JobQueue:
         """The ``JobQueue`` of a bus alias (made on first use)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mega import MegaError
+from mega import MegaError, cache_count
 
 _MISSING = object()
 
@@ -81,7 +81,7 @@ class MemoryCache:
         if current is _MISSING:
             await self.set(key, amount, ttl_ms=ttl_ms)
             return amount
-        value = as_count(self.alias, key, current) + amount
+        value = cache_count(self.alias, key, current) + amount
         entries = self._live()
         entries[key] = (entries[key][0], value)  # the expiry stays: a fixed window
         return value
@@ -104,15 +104,3 @@ class MemoryCache:
                 {"alias": self.alias},
             )
         return self._entries
-
-
-def as_count(alias: str, key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MegaError(
-            "cache.not_integer",
-            f"cache {alias!r}: incr on key {key!r}, which holds {type(value).__name__} "
-            f"{value!r}; incr works on keys it created or that hold an integer",
-            {"alias": alias, "key": key},
-            http_status=500,
-        )
-    return value

@@ -14,16 +14,18 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from mega import App, PluginConfig, PluginRegistry, PluginSpec, hookimpl
+from mega import App, Ctx, PluginConfig, PluginRegistry, PluginSpec, hookimpl
 
+from . import hooks
 from .cluster import PeerServer, gather_peers, merge, peers_dir
 from .exposition import OPENMETRICS_TYPE, TEXT_TYPE, Family, encode, negotiate, render, snapshot
 from .exposure import PRIVATE_NETWORKS, ScrapeGuard
-from .process import pool_families, process_families, ws_families
+from .process import pool_families, process_families
 from .registry import (
     DEFAULT_BUCKETS,
     DEFAULT_MAX_SERIES,
@@ -74,6 +76,7 @@ plugin = PluginSpec(
     description="Prometheus/OpenMetrics on the main port: jobs, schedules, process, your own",
     provides=("metrics",),
     config=MetricsSettings,
+    hooks=hooks,
 )
 
 
@@ -91,6 +94,8 @@ class Metrics(MetricsRegistry):
         #: the service this process is (service.name, service.version...), set at boot:
         #: the OTLP resource and the scrape's target_info
         self.resource: dict[str, str] = {}
+        #: plugins' scrape-time families (mega_metrics_collectors), collected at boot
+        self.collectors: list[Callable[[], Iterable[Family]]] = []
         #: who may scrape (set at boot from allow_networks / bearer_token)
         self.guard = ScrapeGuard(settings.allow_networks, settings.bearer_token,
                                  see_through_proxies=False)  # fmt: skip
@@ -99,7 +104,9 @@ class Metrics(MetricsRegistry):
         """This process's families: a copy of every value, taken on the loop."""
         families = snapshot(list(self.metrics.values()))
         if self.app is not None:
-            families += pool_families(self.app) + ws_families(self.app)
+            families += pool_families(self.app)
+        for collector in self.collectors:
+            families += collector()
         if self.settings.process:
             families += process_families()
         return families
@@ -118,13 +125,46 @@ class Metrics(MetricsRegistry):
         )
 
 
+def metrics_of(ctx: Ctx | App) -> Metrics:
+    """The app's metrics registry (what ``ctx.metrics`` is), typed."""
+    app = ctx if isinstance(ctx, App) else ctx.app
+    found: Metrics = app.extensions["metrics"]
+    return found
+
+
 @hookimpl
 def mega_register(registry: PluginRegistry) -> None:
+    registry.ctx_attribute("metrics", metrics_of)
+
+
+@hookimpl
+def mega_http_routes(app: App) -> list[Any]:
     from mega.plugins.http import get
 
     from .endpoint import scrape_endpoint
 
-    registry.contribute("route", "metrics.scrape", get("/metrics", scrape_endpoint, csrf=False))
+    return [get("/metrics", scrape_endpoint, name="metrics.scrape", csrf=False)]
+
+
+@hookimpl
+def mega_http_observer(app: App) -> Any:
+    from .wiring import http_observer
+
+    return http_observer(metrics_of(app))
+
+
+@hookimpl
+def mega_jobs_listeners(app: App) -> Any:
+    from .wiring import job_listeners
+
+    return job_listeners(metrics_of(app))
+
+
+@hookimpl
+def mega_schedule_listeners(app: App) -> Any:
+    from .wiring import schedule_listeners
+
+    return schedule_listeners(metrics_of(app))
 
 
 @hookimpl
@@ -144,16 +184,10 @@ def mega_before_boot(app: App) -> None:
 
 @hookimpl
 async def mega_after_boot(app: App) -> None:
-    from .wiring import http_observer, wire_jobs, wire_schedules
-
-    metrics: Metrics = app.extensions["metrics"]
+    metrics = metrics_of(app)
     metrics.resource = resource_attributes(app)
-    if "http" in app.extensions:
-        app.extensions["http"].observers.observe = http_observer(metrics)
-    if "jobs" in app.extensions:
-        wire_jobs(app.extensions["jobs"].events, metrics)
-    if "schedule" in app.extensions:
-        wire_schedules(app.extensions["schedule"].events, metrics)
+    app.hooks.collect("mega_metrics_instruments", app=app, metrics=metrics)
+    metrics.collectors = app.hooks.collect("mega_metrics_collectors", app=app)
     directory = peers_dir()
     if directory is not None:
         metrics.peer_server = PeerServer(directory, metrics.collect)
@@ -183,6 +217,7 @@ __all__ = [
     "OPENMETRICS_TYPE",
     "TEXT_TYPE",
     "Counter",
+    "Family",
     "Gauge",
     "Histogram",
     "Metric",
@@ -190,6 +225,7 @@ __all__ = [
     "MetricsRegistry",
     "MetricsSettings",
     "encode",
+    "metrics_of",
     "negotiate",
     "plugin",
     "render",

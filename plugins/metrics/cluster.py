@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from mega import get_logger
-from mega.plugins.http.cli import WORKERS_DIR_ENV
+from mega.plugins.http import WORKERS_DIR_ENV
 
 from .exposition import Family
 

@@ -15,8 +15,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from mega import get_logger
-from mega.adapters import import_driver
+from mega import get_logger, import_driver
 
 if TYPE_CHECKING:
     from .exposition import Family

@@ -76,37 +76,3 @@ def pool_families(app: Any) -> list[Family]:
         return []
     return [Family("mega_db_pool_connections", "gauge", "Database pool connections, by state.",
                    samples)]  # fmt: skip
-
-
-#: the ws hub's counters, as (metric name, help)
-_WS_COUNTERS = (
-    ("connects", "mega_ws_connections_opened", "WebSocket connections accepted."),
-    ("disconnects", "mega_ws_connections_closed", "WebSocket connections closed."),
-    ("rejected", "mega_ws_upgrades_rejected", "WebSocket upgrades refused (origin, auth)."),
-    ("joins", "mega_ws_joins", "Topic joins."),
-    ("leaves", "mega_ws_leaves", "Topic leaves (left, disconnected or shut down)."),
-    ("messages_in", "mega_ws_messages_in", "Client messages received."),
-    ("frames_out", "mega_ws_messages_out", "Frames sent to clients."),
-    ("broadcasts", "mega_ws_broadcasts", "Broadcasts made on this node."),
-    ("slow_consumers", "mega_ws_slow_consumer_disconnects", "Clients cut off at the send buffer."),
-)
-
-
-def ws_families(app: Any) -> list[Family]:
-    """The ws plugin's connections, joins, messages and slow-consumer disconnects.
-
-    The hub counts in plain integers on its hot paths; they become metrics only at scrape.
-    """
-    hub = app.extensions.get("ws")
-    if hub is None:
-        return []
-    stats = hub.stats
-    families = [
-        Family(name, "counter", help, [({}, float(getattr(stats, attr)))])
-        for attr, name, help in _WS_COUNTERS
-    ]
-    open_now = [({}, float(len(hub.connections)))]
-    peers = [({}, float(len(hub.presence.nodes)))]
-    families.append(Family("mega_ws_connections", "gauge", "Open WebSocket connections.", open_now))
-    families.append(Family("mega_ws_peer_nodes", "gauge", "Other nodes this node hears.", peers))
-    return families

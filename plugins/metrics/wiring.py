@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from mega import Listener
+from mega.plugins.http import TRACE_KEY, RequestObserver
+
 from .registry import MetricsRegistry
 
 
-def wire_jobs(events: Any, reg: MetricsRegistry) -> None:
+def job_listeners(reg: MetricsRegistry) -> dict[str, Listener]:
     """``mega_jobs_*`` from the jobs plugin's events (labels: subject, and phase for failures)."""
     enqueued = reg.counter("mega_jobs_enqueued", "Jobs stored by enqueue.", ["subject"])
     duplicates = reg.counter(
@@ -41,15 +44,17 @@ def wire_jobs(events: Any, reg: MetricsRegistry) -> None:
         # a duplicate was not stored: counting it as enqueued would overstate the work queued
         (duplicates if e.data.get("duplicate") else enqueued).labels(e.subject).inc()
 
-    events.on("dispatch", on_dispatch)
-    events.on("start", on_start)
-    events.on("done", on_done)
-    events.on("retry", lambda e: retried.labels(e.subject).inc())
-    events.on("fail", lambda e: failed.labels(e.subject, e.phase).inc())
-    events.on("dlq", lambda e: dead.labels(e.subject).inc())
+    return {
+        "dispatch": on_dispatch,
+        "start": on_start,
+        "done": on_done,
+        "retry": lambda e: retried.labels(e.subject).inc(),
+        "fail": lambda e: failed.labels(e.subject, e.phase).inc(),
+        "dlq": lambda e: dead.labels(e.subject).inc(),
+    }
 
 
-def wire_schedules(events: Any, reg: MetricsRegistry) -> None:
+def schedule_listeners(reg: MetricsRegistry) -> dict[str, Listener]:
     """``mega_schedule_*`` from the scheduler's events."""
     fired = reg.counter("mega_schedule_fired", "Fires that started.", ["schedule"])
     skipped = reg.counter(
@@ -71,13 +76,15 @@ def wire_schedules(events: Any, reg: MetricsRegistry) -> None:
         if duration is not None:
             seconds.labels(e.schedule).observe(duration)
 
-    events.on("fire", lambda e: fired.labels(e.schedule).inc())
-    events.on("skip", lambda e: skipped.labels(e.schedule, e.reason).inc())
-    events.on("done", on_done)
-    events.on("fail", on_fail)
+    return {
+        "fire": lambda e: fired.labels(e.schedule).inc(),
+        "skip": lambda e: skipped.labels(e.schedule, e.reason).inc(),
+        "done": on_done,
+        "fail": on_fail,
+    }
 
 
-def http_observer(reg: MetricsRegistry) -> Any:
+def http_observer(reg: MetricsRegistry) -> RequestObserver:
     """RED metrics per **route template** (never the raw path), method and status class."""
     requests = reg.counter(
         "mega_http_requests", "Requests, by route template, method, status class.",
@@ -89,7 +96,8 @@ def http_observer(reg: MetricsRegistry) -> Any:
     )  # fmt: skip
     bound: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
-    def observe(method: str, route: str, status: int, elapsed: float, trace: Any = None) -> None:
+    def observe(scope: Any, route: str, status: int, elapsed: float) -> None:
+        method = scope["method"]
         klass = status // 100
         children = bound.get((method, route, klass))
         if children is None:
@@ -98,6 +106,7 @@ def http_observer(reg: MetricsRegistry) -> Any:
                 seconds.labels(method, route),
             )
         children[0].value += 1
+        trace = scope.get(TRACE_KEY)
         if trace is None:
             children[1].observe(elapsed)
         else:  # the request's sampled span (tracing plugin): the bucket's exemplar

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from mega import App, PluginConfig, PluginRegistry, PluginSpec, hookimpl
 
+from . import hooks
 from .discovery import discover_schedules
 from .schedule import Schedule, ScheduleCtx, ScheduleLock
 from .scheduler import EVENTS, FAIL_PHASES, SKIP_REASONS, Scheduler
@@ -34,12 +35,13 @@ plugin = PluginSpec(
     name="schedule",
     description="Cron schedules, exactly once per fire across instances, under fenced locks",
     config=ScheduleSettings,
+    hooks=hooks,
 )
 
 
 @hookimpl
 def mega_register(registry: PluginRegistry) -> None:
-    from mega.kernel_generators import scaffolds_dir
+    from mega import scaffolds_dir
 
     from .cli import schedule_cli
 
@@ -71,7 +73,8 @@ def mega_before_boot(app: App) -> None:
 def mega_after_boot(app: App) -> None:
     scheduler: Scheduler = app.extensions["schedule"]
     scheduler.check_locks()  # schedules added by other plugins since before_boot
-    if scheduler.settings.start:
+    scheduler.install_hooks(app)
+    if scheduler.settings.start and not app.tool:
         scheduler.start()
 
 

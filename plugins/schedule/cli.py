@@ -53,10 +53,10 @@ def list_schedules(
 @schedule_cli.command("run")
 def run_schedule(name: Annotated[str, typer.Argument(help="Schedule class name.")]) -> None:
     """Fire a schedule now, through its lock; exit 1 unless it ran and succeeded."""
-    from mega.cli._project import tool_app
+    from mega import project_app
 
     async def fire() -> object:
-        async with tool_app() as app:
+        async with project_app(tool=True) as app:
             return await app.extensions["schedule"].fire_now(name)
 
     event = asyncio.run(fire())

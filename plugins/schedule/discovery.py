@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mega.appmodules import discover_classes
+from mega import discover_classes
 
 from .schedule import Schedule
 

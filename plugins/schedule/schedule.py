@@ -12,8 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from mega import Ctx, MegaConfigError
-from mega.locks import check_ttl
+from mega import Ctx, MegaConfigError, check_ttl
 
 from .cron import Cron
 

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import warnings
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mega import Events, Held, LockBackendError, MegaConfigError, MegaNotFoundError
+from mega import Events, Held, LockBackendError, MegaConfigError, MegaNotFoundError, nest
 
 from .schedule import Schedule, ScheduleCtx
 
@@ -70,9 +71,30 @@ class Scheduler:
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._queued: set[str] = set()
         self._fires: set[asyncio.Task[Any]] = set()
-        #: ``around_fire(name, fire_time)``: a context manager around each run (the tracing
-        #: plugin's span); None costs one check
-        self.around_fire: Any = None
+        #: the mega_schedule_wrap_fire implementations, nested (``install_hooks``); None
+        #: costs one check a fire
+        self._wrap_fire: Any = None
+
+    def install_hooks(self, app: App) -> None:
+        """Collect the ``mega_schedule_*`` implementations (once, before the first fire)."""
+        for listeners in app.hooks.collect("mega_schedule_listeners", app=app):
+            self.events.attach(listeners)
+        self._wrap_fire = nest(app.hooks.collect("mega_schedule_wrap_fire", app=app))
+
+    @property
+    def around_fire(self) -> Any:
+        """Deprecated: implement ``mega_schedule_wrap_fire``."""
+        return self._wrap_fire
+
+    @around_fire.setter
+    def around_fire(self, wrap: Any) -> None:
+        warnings.warn(
+            "assigning scheduler.around_fire is deprecated and goes in the next release: "
+            "implement the mega_schedule_wrap_fire hook",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self._wrap_fire = wrap
 
     def add(self, cls: type[Schedule]) -> None:
         """Add a schedule class (discovered ones are added at boot)."""
@@ -315,10 +337,10 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
-            if self.around_fire is None:
+            if self._wrap_fire is None:
                 result = await cls().run(ctx)
             else:
-                with self.around_fire(name, fire_time):
+                with self._wrap_fire(name, fire_time):
                     result = await cls().run(ctx)
         except asyncio.CancelledError:
             keep_ms = 0

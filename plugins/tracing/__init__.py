@@ -8,11 +8,14 @@ machine, hours later — is part of the same trace. Log lines written inside a s
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from mega import App, PluginConfig, PluginSpec, hookimpl, import_driver
+
+if TYPE_CHECKING:
+    from .tracer import Tracing
 
 
 class TracingSettings(PluginConfig):
@@ -52,26 +55,43 @@ def mega_before_boot(app: App) -> None:
     app.extensions["tracing"] = Tracing(app, settings)
 
 
+def tracing_of(app: App) -> Tracing:
+    """The app's ``Tracing`` (its tracer: ``tracing_of(app).tracer.start_as_current_span``)."""
+    found: Tracing = app.extensions["tracing"]
+    return found
+
+
 @hookimpl
-def mega_after_boot(app: App) -> None:
-    tracing = app.extensions["tracing"]
-    if "http" in app.extensions:
-        app.extensions["http"].observers.around = tracing.http_span
-    if "jobs" in app.extensions:
-        app.extensions["jobs"].tracing = tracing.jobs
-    if "schedule" in app.extensions:
-        app.extensions["schedule"].around_fire = tracing.schedule_span
-    if tracing.settings.db_queries:
-        for (kind, _alias), adapter in app.adapters.items():
-            if kind == "db" and hasattr(adapter, "around_query"):
-                adapter.around_query = tracing.db_span
+def mega_http_wrap_request(app: App) -> Any:
+    return tracing_of(app).http_span
+
+
+@hookimpl
+def mega_jobs_wrap_run(app: App) -> Any:
+    return tracing_of(app).jobs.run
+
+
+@hookimpl
+def mega_jobs_message_headers(app: App) -> Any:
+    return tracing_of(app).jobs.inject
+
+
+@hookimpl
+def mega_schedule_wrap_fire(app: App) -> Any:
+    return tracing_of(app).schedule_span
+
+
+@hookimpl
+def mega_db_wrap_query(app: App) -> Any:
+    tracing = tracing_of(app)
+    return tracing.db_span if tracing.settings.db_queries else None
 
 
 @hookimpl
 def mega_after_shutdown(app: App) -> None:
     # last, after adapters closed: spans of the whole shutdown (job drains, final queries)
     # are exported too
-    app.extensions["tracing"].shutdown()
+    tracing_of(app).shutdown()
 
 
-__all__ = ["TracingSettings", "plugin"]
+__all__ = ["TracingSettings", "plugin", "tracing_of"]

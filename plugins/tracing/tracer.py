@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-from mega.plugins.http.application import TRACE_KEY
+from mega.plugins.http import TRACE_KEY
 
 if TYPE_CHECKING:
     from mega import App

@@ -11,16 +11,19 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from mega import App, PluginRegistry, PluginSpec, hookimpl
-from mega.appmodules import discover_classes
+from mega import App, Ctx, PluginRegistry, PluginSpec, discover_classes, hookimpl
 
+from . import hooks
 from .channel import Channel, ChannelCtx, ChannelError, UnknownEvent
 from .connection import Connection
 from .endpoint import issue_token, load_authenticate, serve_socket
 from .hub import EVENTS, Hub, Stats
-from .links import LocalLink, LocalLinkOptions, NatsLink, NatsLinkOptions
+from .links import Link, LocalLink, LocalLinkOptions, NatsLink, NatsLinkOptions
 from .presence import Presence, PresenceError
 from .settings import WsSettings
+
+#: the ``presence`` adapter kind's contract (drivers: local, nats, redis)
+PresenceLink = Link
 
 plugin = PluginSpec(
     name="ws",
@@ -28,7 +31,15 @@ plugin = PluginSpec(
     requires=("http",),
     provides=("ws", "presence"),
     config=WsSettings,
+    hooks=hooks,
 )
+
+
+def hub_of(ctx: Ctx | App) -> Hub:
+    """The app's WebSocket hub (what ``ctx.ws`` is), typed."""
+    app = ctx if isinstance(ctx, App) else ctx.app
+    found: Hub = app.extensions["ws"]
+    return found
 
 
 class WebSocketApp:
@@ -38,7 +49,7 @@ class WebSocketApp:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await serve_socket(self.app.extensions["ws"], scope, receive, send)
+        await serve_socket(hub_of(self.app), scope, receive, send)
 
 
 def ws_routes(app: App) -> list[Any]:
@@ -66,7 +77,7 @@ def ws_routes(app: App) -> list[Any]:
 
 @hookimpl
 def mega_register(registry: PluginRegistry) -> None:
-    from mega.kernel_generators import scaffolds_dir
+    from mega import scaffolds_dir
 
     registry.adapter_driver(
         "presence",
@@ -82,7 +93,10 @@ def mega_register(registry: PluginRegistry) -> None:
         options=NatsLinkOptions,
         description="NATS core publish/subscribe between the app's nodes (nats-py)",
     )
-    registry.contribute("asgi-routes", "ws", ws_routes)
+    registry.adapter_kind(
+        "presence", protocol=Link, description="how ws nodes share presence and broadcasts"
+    )
+    registry.ctx_attribute("ws", hub_of)
     registry.generator(
         "channel",
         dir=scaffolds_dir() / "ws",
@@ -97,14 +111,29 @@ def mega_register(registry: PluginRegistry) -> None:
     )
 
 
+@hookimpl
+def mega_http_asgi_routes(app: App) -> list[Any]:
+    return ws_routes(app)
+
+
+@hookimpl
+def mega_metrics_collectors(app: App) -> Any:
+    from .metrics import ws_collector
+
+    return ws_collector(hub_of(app))
+
+
 def discover_channels(app: App) -> list[type[Channel]]:
-    """``apps/*/channels/*.py`` channel classes, then those plugins contributed."""
+    """``apps/*/channels/*.py`` channel classes, then those plugins serve
+    (``mega_ws_channels``)."""
     found = discover_classes(
         app.config.root,
         "channels",
         lambda cls: issubclass(cls, Channel) and cls is not Channel and bool(cls.topic),
         what="channel",
     )
+    found += [c for channels in app.hooks.collect("mega_ws_channels", app=app) for c in channels]
+    # deprecated: registry.contribute("channel", ...) (one release)
     found += [entry.value for _name, entry in app.registry.contributions("channel").items()]
     return found
 
@@ -120,12 +149,15 @@ def mega_before_boot(app: App) -> None:
 
 @hookimpl
 async def mega_after_boot(app: App) -> None:
-    await app.extensions["ws"].start()
+    hub = hub_of(app)
+    for listeners in app.hooks.collect("mega_ws_listeners", app=app):
+        hub.events.attach(listeners)
+    await hub.start()
 
 
 @hookimpl
 async def mega_before_shutdown(app: App) -> None:
-    await app.extensions["ws"].stop()
+    await hub_of(app).stop()
 
 
 __all__ = [
@@ -141,9 +173,11 @@ __all__ = [
     "NatsLinkOptions",
     "Presence",
     "PresenceError",
+    "PresenceLink",
     "Stats",
     "UnknownEvent",
     "WsSettings",
+    "hub_of",
     "issue_token",
     "plugin",
 ]

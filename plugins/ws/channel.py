@@ -25,8 +25,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from mega import MegaConfigError, MegaError
-from mega.ctx import Ctx
+from mega import Ctx, MegaConfigError, MegaError
 
 if TYPE_CHECKING:
     from .connection import Connection

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from mega import MegaConfigError, MegaNotFoundError, get_logger
-from mega.events import Events
+from mega import Events, MegaConfigError, MegaNotFoundError, get_logger
 
 from . import envelope
 from .links import LocalLink

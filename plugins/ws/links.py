@@ -17,8 +17,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mega import get_logger
-from mega.adapters import import_driver
+from mega import get_logger, import_driver
 
 Handler = Callable[[bytes], None]
 

@@ -37,24 +37,27 @@ def _root() -> Any:
 
 
 def contributed_models() -> list[Any]:
-    """The models enabled plugins contribute (``registry.contribute("model", …)``): their
-    tables go into the project's migrations like its own models'."""
-    from mega.cli._project import tool_app
+    """The models enabled plugins keep tables for (``mega_db_models``): their tables go into
+    the project's migrations like its own models'."""
+    from mega import project_app
 
-    contributions = tool_app().registry.contributions("model")
-    return [contributions.get(name) for name in contributions]
+    app = project_app(tool=True)
+    models = [m for found in app.hooks.collect("mega_db_models", app=app) for m in found]
+    # deprecated: registry.contribute("model", ...) (one release)
+    contributions = app.registry.contributions("model")
+    return models + [contributions.get(name) for name in contributions]
 
 
 def _with_migrator(
     alias: str, lock_timeout: float, work: Callable[[Any, Any], Awaitable[Any]]
 ) -> Any:
-    from mega.cli._project import tool_app
+    from mega import project_app
 
     from .runner import Migrator, load_migrations
 
     async def main() -> Any:
         # the database alone: a deploy migrates before (or while) the bus, the cache… are up
-        app = tool_app()
+        app = project_app(tool=True)
         db = app.adapters.get("db", alias)
         await db.connect()
         try:
@@ -172,11 +175,11 @@ def sql(
 ) -> None:
     """Print the SQL the pending migrations would run on this database (nothing is applied)."""
     if dialect is not None:
-        from mega.cli._project import tool_app
+        from mega import project_app
 
         from .runner import load_migrations
 
-        app = tool_app()
+        app = project_app(tool=True)
         found = app.registry.dialects.get(dialect)
         chosen = found() if isinstance(found, type) else found
         for m in load_migrations(app.config.root):

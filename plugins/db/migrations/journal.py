@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mega import MegaConfigError
-from mega.appmodules import discover_classes
+from mega import MegaConfigError, discover_classes
 
 from ..model import Model
 from ..schema import Table

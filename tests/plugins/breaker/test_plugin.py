@@ -96,8 +96,8 @@ async def pay(ctx):
         return {"paid": True}
 
 @hookimpl
-def mega_register(registry):
-    registry.contribute("route", "pay", get("/pay", pay))
+def mega_http_routes(app):
+    return [get("/pay", pay, name="pay")]
 """
 
 

@@ -40,16 +40,15 @@ async def test_ready_reports_every_adapter(tmp_path):
 CHECKS = """
 import asyncio
 
-def broken(app):
+def broken():
     raise RuntimeError("queue backlog too deep")
 
-async def slow(app):
+async def slow():
     await asyncio.sleep(5)
 
 @hookimpl
-def mega_register(registry):
-    registry.contribute("health-check", "backlog", broken)
-    registry.contribute("health-check", "upstream", slow)
+def mega_health_checks(app):
+    return {"backlog": broken, "upstream": slow}
 """
 
 

@@ -80,7 +80,32 @@ def test_route_helpers_reject_bad_declarations():
         route("FETCH", "/users", lambda: None)
 
 
-async def test_plugins_contribute_routes_through_the_registry(site):
+async def test_plugins_serve_routes_through_the_http_routes_hook(site):
+    site.plugin(
+        "status-page",
+        """
+from mega.plugins.http import get
+
+async def status():
+    return {"up": True}
+
+@hookimpl
+def mega_http_routes(app):
+    return [get("/status", status, name="status")]
+""",
+        requires="('http',)",
+    )
+    from mega.testing import boot_app
+
+    async with boot_app({"app": {"plugins": ["http", "status-page"]}}, environ={}) as app:
+        async with http_client(app) as client:
+            response = await client.get("/status")
+        compiled = {c.route.name: c for c in app.extensions["http"].compiled}
+    assert response.json() == {"ok": True, "data": {"up": True}}
+    assert "status" in compiled
+
+
+async def test_registry_contribute_still_serves_a_route_with_a_deprecation_warning(site):
     site.plugin(
         "status-page",
         """
@@ -97,9 +122,8 @@ def mega_register(registry):
     )
     from mega.testing import boot_app
 
-    async with boot_app({"app": {"plugins": ["http", "status-page"]}}, environ={}) as app:
-        async with http_client(app) as client:
-            response = await client.get("/status")
-        compiled = {c.route.name: c for c in app.extensions["http"].compiled}
+    with pytest.warns(DeprecationWarning, match=r"registry.contribute\('route'"):
+        async with boot_app({"app": {"plugins": ["http", "status-page"]}}, environ={}) as app:
+            async with http_client(app) as client:
+                response = await client.get("/status")
     assert response.json() == {"ok": True, "data": {"up": True}}
-    assert "status" in compiled

@@ -139,7 +139,7 @@ async def test_schedule_fires_and_opt_in_db_statements_get_spans(tmp_path):
             return await ctx.db().fetch_val("SELECT 40 + 2")
 
     config = {
-        "app": {"plugins": ["schedule", "sqlite", "tracing"], "name": "reports"},
+        "app": {"plugins": ["schedule", "db", "sqlite", "tracing"], "name": "reports"},
         "plugins": {
             "schedule": {"start": False},
             "tracing": {"exporter": "memory", "db_queries": True},
