@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from mega import get_logger
-from mega.errors import MegaLifecycleError
+from mega import MegaLifecycleError, get_logger
 
 from .dialect import Dialect, ModelPlan
 from .driver import Batch, OldName, Row, adopt_old_names

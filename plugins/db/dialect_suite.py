@@ -42,7 +42,7 @@ from typing import Any
 
 import pytest
 
-from mega.errors import MegaLifecycleError, MegaValidationError
+from mega import MegaLifecycleError, MegaValidationError
 
 from . import (
     AddColumn,

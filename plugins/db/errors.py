@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mega.errors import MegaError
+from mega import MegaError
 
 
 class DbError(MegaError):

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from mega.errors import MegaConfigError
+from mega import MegaConfigError
 
 from .expressions import Compare, Condition, InList, IsNull, Like, Order, escape_like
 

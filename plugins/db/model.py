@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from mega.errors import MegaConfigError, MegaValidationError
+from mega import MegaConfigError, MegaValidationError
 
 from .fields import MISSING, BigInt, DateTime, Field
 from .schema import Index, PartitionBy, Table

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
-from mega.errors import MegaLifecycleError
+from mega import MegaLifecycleError
 
 
 async def close_connection(connection: Any) -> None:

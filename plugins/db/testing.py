@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mega.errors import MegaConfigError
+from mega import MegaConfigError
 
 from .database import Database
 

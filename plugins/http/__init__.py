@@ -14,6 +14,7 @@ from mega import App, PluginRegistry, PluginSpec, hookimpl
 from . import hooks
 from .context import HttpCtx
 from .hooks import ERROR_KEY, TRACE_KEY, RequestObserver, RequestWrapper
+from .responses import fail
 from .routing import Route, delete, get, patch, post, put, route
 from .settings import CorsSettings, HttpSettings, SecurityHeaders, SessionSettings
 
@@ -115,6 +116,7 @@ __all__ = [
     "SecurityHeaders",
     "SessionSettings",
     "delete",
+    "fail",
     "get",
     "patch",
     "plugin",

@@ -35,6 +35,8 @@ def error_body(code: str, message: str, details: Any = None) -> bytes:
 def fail(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> Response:
+    """An error answer in the envelope: ``{"ok": false, "error": {code, message, details}}``
+    with ``status`` (for middleware and handlers that answer an error themselves)."""
     return Response(error_body(code, message, details), status, headers, JSON)
 
 

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mega import get_logger, import_driver
-from mega.errors import MegaConfigError
+from mega import MegaConfigError, get_logger, import_driver
 from mega.plugins.db import (
     Database,
     DbError,

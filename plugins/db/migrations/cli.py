@@ -23,8 +23,7 @@ LockOption = Annotated[
 
 
 def _root() -> Any:
-    from mega.config import find_project_root
-    from mega.errors import MegaConfigError
+    from mega import MegaConfigError, find_project_root
 
     root = find_project_root(None)
     if root is None:

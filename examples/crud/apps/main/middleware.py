@@ -10,8 +10,7 @@ from typing import Any
 from starlette.responses import Response
 
 from mega.plugins.auth import NotSignedIn, RoleRequired, TooManyAttempts, current_user
-from mega.plugins.http import HttpCtx
-from mega.plugins.http.responses import fail
+from mega.plugins.http import HttpCtx, fail
 
 from .services.access import Actor
 from .services.errors import Forbidden, NotFound
