@@ -21,7 +21,7 @@ See docs/plugins/auth.md.
 
 from __future__ import annotations
 
-from mega import App, PluginSpec, hookimpl
+from mega import App, PluginRegistry, PluginSpec, hookimpl
 
 from .guard import EVENTS, Counters, Guard, TooManyAttempts
 from .identity import (
@@ -40,7 +40,7 @@ from .identity import (
     sign_out,
 )
 from .passwords import Passwords, PasswordTooLong, Verification
-from .runtime import Auth, build, guard, passwords
+from .runtime import Auth, build, guard, passwords, runtime
 from .settings import AuthSettings, GuardSettings
 
 plugin = PluginSpec(
@@ -50,6 +50,13 @@ plugin = PluginSpec(
     provides=("auth",),
     config=AuthSettings,
 )
+
+
+@hookimpl
+def mega_register(registry: PluginRegistry) -> None:
+    # ctx.auth: the app's Auth (ctx.auth.passwords, ctx.auth.guard), as passwords(ctx) and
+    # guard(ctx) give them
+    registry.ctx_attribute("auth", runtime)
 
 
 @hookimpl

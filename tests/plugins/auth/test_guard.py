@@ -218,3 +218,4 @@ async def test_the_apps_guard_counts_in_its_configured_cache():
         assert await app.ctx().cache().get(guard(app).account_key("mina@example.com")) is None
         with pytest.raises(TooManyAttempts):
             await guard(app.ctx()).check("mina@example.com", "198.51.100.9")
+        assert app.ctx().auth.guard is guard(app)  # ctx.auth: the plugin's runtime

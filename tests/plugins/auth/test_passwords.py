@@ -58,6 +58,7 @@ async def test_a_hash_verifies_its_password_and_nothing_else():
         assert await passwords(app).verify(hashed, "tulip-garden-43") == Verification(ok=False)
         # a fresh salt each time
         assert await passwords(app).hash("tulip-garden-42") != hashed
+        assert app.ctx().auth.passwords is passwords(app.ctx())
 
 
 async def test_a_hash_made_with_other_parameters_verifies_and_asks_for_a_rehash():
