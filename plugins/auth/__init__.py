@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from mega import App, PluginRegistry, PluginSpec, hookimpl
 
-from .guard import EVENTS, Counters, Guard, TooManyAttempts
+from .guard import EVENTS, Guard, TooManyAttempts
 from .identity import (
     GuardLogin,
     Identity,
@@ -73,7 +73,6 @@ __all__ = [
     "EVENTS",
     "Auth",
     "AuthSettings",
-    "Counters",
     "Guard",
     "GuardLogin",
     "GuardSettings",

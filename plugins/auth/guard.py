@@ -22,9 +22,8 @@ import ipaddress
 import math
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
 
-from mega import Events, MegaError, get_logger
+from mega import Cache, Events, MegaError, get_logger
 
 from .settings import GuardSettings
 
@@ -33,18 +32,6 @@ from .settings import GuardSettings
 #: ``check`` refuses an attempt
 EVENTS = ("lock", "refuse")
 SCOPES = ("account", "address")
-
-
-class Counters(Protocol):
-    """What the guard needs of a cache adapter (memory, file and redis all have it)."""
-
-    async def get(self, key: str, default: Any = None) -> Any: ...
-
-    async def set(self, key: str, value: Any, *, ttl_ms: int | None = None) -> None: ...
-
-    async def incr(self, key: str, amount: int = 1, *, ttl_ms: int | None = None) -> int: ...
-
-    async def delete(self, key: str) -> bool: ...
 
 
 class TooManyAttempts(MegaError):
@@ -67,7 +54,7 @@ class Guard:
 
     def __init__(
         self,
-        cache: Counters,
+        cache: Cache,
         settings: GuardSettings | None = None,
         *,
         clock: Callable[[], float] = time.time,

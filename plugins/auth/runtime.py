@@ -8,17 +8,14 @@ import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mega import App, Ctx, MegaConfigError, MegaNotFoundError
+from mega import App, Cache, Ctx, MegaConfigError, MegaNotFoundError
 
-from .guard import Counters, Guard
+from .guard import Guard
 from .passwords import Passwords
 from .settings import AuthSettings
 
 if TYPE_CHECKING:
     from .identity import UserLoader
-
-#: the cache members the guard uses; ``incr`` must be atomic across the processes sharing it
-COUNTER_MEMBERS = ("get", "set", "incr", "delete")
 
 
 @dataclass(slots=True)
@@ -64,10 +61,11 @@ def build(app: App, settings: AuthSettings) -> Auth:
     )
 
 
-def counters(app: App, alias: str) -> Counters:
-    """The ``[adapters.cache.<alias>]`` adapter, if it can count."""
+def counters(app: App, alias: str) -> Cache:
+    """The ``[adapters.cache.<alias>]`` adapter (the kernel checked its contract: an atomic
+    ``incr`` with a TTL among it)."""
     try:
-        cache: Any = app.ctx().cache(alias)
+        cache: Cache = app.ctx().cache(alias)
     except MegaNotFoundError as exc:
         raise MegaConfigError(
             "auth.no_cache",
@@ -75,17 +73,7 @@ def counters(app: App, alias: str) -> Counters:
             "the guard keeps its counters there",
             {"cache": alias, **exc.details},
         ) from exc
-    missing = [m for m in COUNTER_MEMBERS if not callable(getattr(cache, m, None))]
-    if missing:
-        raise MegaConfigError(
-            "auth.cache_cannot_count",
-            f"[plugins.auth.guard] cache = {alias!r}: the adapter ({type(cache).__name__}) has "
-            f"no {', '.join(missing)}; the guard needs get, set, delete and an atomic incr "
-            "(the memory, file and redis drivers have them)",
-            {"cache": alias, "missing": missing},
-        )
-    counting: Counters = cache
-    return counting
+    return cache
 
 
 def load_user_loader(spec: str | None) -> UserLoader | None:

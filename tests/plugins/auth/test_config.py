@@ -106,5 +106,5 @@ async def test_a_cache_that_cannot_count_atomically_is_refused_at_boot(site):
     with pytest.raises(MegaConfigError) as refused:
         async with boot_app(config(plugins=("forgetful", "auth"), adapters=adapters), environ={}):
             pass
-    # the kernel's cache contract, or the plugin's own check, names the missing member
+    # the kernel checks the cache contract (mega.Cache) when it builds the adapter
     assert "incr" in str(refused.value)
