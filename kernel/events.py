@@ -7,7 +7,7 @@ fires). A listener that raises is logged and never changes what the emitter does
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import MegaConfigError
 from .log import get_logger
@@ -32,7 +32,10 @@ class Event:
         return f"Event({self.name!r}, {self.data!r})"
 
 
-Listener = Callable[[Event], Any]
+class Listener(Protocol):
+    """What ``events.on(name, listener)`` takes: a function of the emitted ``Event``."""
+
+    def __call__(self, event: Event, /) -> Any: ...
 
 
 class Events:

@@ -68,8 +68,8 @@ class Hooks:
 
     def _impls(self, hook: str) -> list[tuple[str, Callable[..., Any], tuple[str, ...]]]:
         caller = getattr(self._pm.hook, hook, None)
-        if caller is None:
-            return []
+        if caller is None or not caller.has_spec():
+            return []  # declared by no enabled plugin: its implementations are dormant
         found = []
         for impl in caller.get_hookimpls():
             name = self._pm.get_name(impl.plugin) or ""

@@ -15,8 +15,22 @@ from mega.registry import BUILTIN_GENERATORS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-HOOKS = sorted(n for n in dir(hookspecs) if n.startswith("mega_"))
 FIRST_PARTY = sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "__init__.py").exists())
+
+
+def declared_hooks() -> list[str]:
+    """The kernel's hooks and every hook a first-party plugin declares."""
+    import importlib
+
+    found = [n for n in dir(hookspecs) if n.startswith("mega_")]
+    for name in FIRST_PARTY:
+        spec = importlib.import_module(f"mega.plugins.{name}").plugin
+        if spec.hooks is not None:
+            found += [n for n in dir(spec.hooks) if n.startswith(f"mega_{name}_")]
+    return sorted(found)
+
+
+HOOKS = declared_hooks()
 CODE = re.compile(r'(?:Error|fail)\(\s*f?"([a-z_]+\.[a-z_]+)"|code="([a-z_]+\.[a-z_]+)"')
 
 
@@ -24,6 +38,10 @@ def suite_source() -> str:
     return "\n".join(
         p.read_text() for p in (ROOT / "tests").rglob("*.py") if p.name != "test_meta.py"
     )
+
+
+def test_plugins_declare_hooks():
+    assert {"mega_http_observer", "mega_jobs_listeners", "mega_db_wrap_query"} <= set(HOOKS)
 
 
 @pytest.mark.parametrize("hook", HOOKS)
