@@ -7,7 +7,9 @@
     /proc/<pid>/task/*/schedstat (nanoseconds). The overhead itself — the same code either way —
     is measured on the same pipeline called as ASGI in-process in interleaved pairs (two server
     processes differ by more noise than the effect); the share divides it by the served bare
-    request. Targets: overhead <= 2.5 us and <= 8 % of the bare request.
+    request. Targets: overhead <= 2.5 us and <= 8 % of the bare request. The same in-process
+    request with 0, 1 and 3 request observers from third-party plugins (``mega_http_observer``):
+    each observer's cost over none. Targets: <= 1.0 us for one, <= 1.5 us for three.
 (b) Scrape: rendering 2 000 histogram series (13 buckets) as Prometheus text: mega's
     exposition vs prometheus_client's ``generate_latest`` of the same series. Target <= 0.5x.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -95,6 +98,78 @@ async def request_cpu(rounds: int, n: int) -> tuple[list[float], list[float]]:
                         await asgi(dict(scope), receive, _drain)
                     out.append((time.process_time() - started) / n * 1e6)
     return bare, watched
+
+
+OBSERVER_PLUGIN = """
+from mega import PluginSpec, hookimpl
+
+plugin = PluginSpec(name="NAME", requires=("http",))
+COUNT = [0]
+
+
+@hookimpl
+def mega_http_observer(app):
+    def observe(scope, route, status, seconds):
+        COUNT[0] += 1
+    return observe
+"""
+
+
+def _observer_site(root: Path, count: int) -> list[str]:
+    """``count`` third-party observer plugins, each its own distribution on ``root``."""
+    names = []
+    for i in range(count):
+        name = f"obs-{i}"
+        module = f"bench_observer_{i}"
+        info = root / f"{module}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(f"[mega.plugins]\n{name} = {module}\n")
+        (root / f"{module}.py").write_text(OBSERVER_PLUGIN.replace("NAME", name))
+        names.append(name)
+    return names
+
+
+async def observers_cpu(rounds: int, n: int) -> dict[int, list[float]]:
+    """CPU per request (in-process ASGI, as ``request_cpu``) with 0, 1 and 3 request observers
+    from plugins of their own (``mega_http_observer``): what the hook costs on the hot path."""
+    from mega.testing import boot_app
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/hello", "raw_path": b"/hello", "query_string": b"",
+        "root_path": "", "headers": [(b"host", b"bench")], "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }  # fmt: skip
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    counts = (0, 1, 3)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "apps" / "main" / "routes").mkdir(parents=True)
+        (root / "apps" / "__init__.py").write_text("")
+        (root / "apps" / "main" / "__init__.py").write_text("")
+        (root / "apps" / "main" / "routes" / "hello.py").write_text(ROUTE)
+        site = root / "site"
+        site.mkdir()
+        observers = _observer_site(site, max(counts))
+        sys.path[:0] = [str(root), str(site)]
+        cpu: dict[int, list[float]] = {k: [] for k in counts}
+        async with contextlib.AsyncExitStack() as stack:
+            apps = {}
+            for k in counts:
+                config = {"app": {"name": "obs", "plugins": ["http", *observers[:k]]}}
+                app = await stack.enter_async_context(boot_app(config, root=root, environ={}))
+                apps[k] = app.extensions["http"].asgi
+            for _ in range(rounds):
+                for k, asgi in apps.items():
+                    started = time.process_time()
+                    for _ in range(n):
+                        await asgi(dict(scope), receive, _drain)
+                    cpu[k].append((time.process_time() - started) / n * 1e6)
+    return cpu
 
 
 SERVED_ROUTE = """
@@ -225,12 +300,18 @@ def main() -> None:
     bare, metered = asyncio.run(request_cpu(rounds, n))
     served_bare, served_observed = served_cpu(rounds, served_n)
     mega_ms, client_ms = scrape_ms(rounds)
+    by_observers = asyncio.run(observers_cpu(rounds, n))
     # The extra code is the same in both settings, so its cost is taken from the in-process
     # pairs (microsecond-precise); the bare request it is a share of is the served one. The
     # served difference itself is within the noise of two server processes (figures).
     overhead = statistics.median(m - b for m, b in zip(metered, bare, strict=True))
+    zero = by_observers[0]
+    one_us = statistics.median(o - z for o, z in zip(by_observers[1], zero, strict=True))
+    three_us = statistics.median(t - z for t, z in zip(by_observers[3], zero, strict=True))
     ratios = {
         "request_overhead_us": round(overhead, 3),
+        "one_observer_us": round(one_us, 3),
+        "three_observers_us": round(three_us, 3),
         "request_overhead_share": round(overhead / statistics.median(served_bare), 3),
         "scrape_vs_prometheus_client": round(
             statistics.median(m / c for m, c in zip(mega_ms, client_ms, strict=True)), 3
@@ -238,6 +319,9 @@ def main() -> None:
     }
     targets = {
         "request_overhead_us": "<=2.5",
+        # a plain function call per observer plus the timing and status capture shared by all
+        "one_observer_us": "<=1.0",
+        "three_observers_us": "<=1.5",
         "request_overhead_share": "<=0.08",
         "scrape_vs_prometheus_client": "<=0.5",
     }
@@ -247,6 +331,9 @@ def main() -> None:
         "served_observed_cpu_us_per_request": round(statistics.median(served_observed), 2),
         "inprocess_bare_cpu_us": round(statistics.median(bare), 3),
         "inprocess_observed_cpu_us": round(statistics.median(metered), 3),
+        "inprocess_cpu_us_by_observers": {
+            k: round(statistics.median(v), 3) for k, v in by_observers.items()
+        },
         "served_difference_us": round(
             statistics.median(o - b for o, b in zip(served_observed, served_bare, strict=True)), 3
         ),

@@ -16,7 +16,7 @@ from starlette.routing import Match, Mount, Router
 from starlette.routing import Route as StarletteRoute
 from starlette.staticfiles import StaticFiles
 
-from mega import MegaConfigError, fan_out, get_logger, nest
+from mega import MegaConfigError, get_logger, nest
 
 from . import responses
 from .handlers import Compiled, Endpoint, compile_route
@@ -121,28 +121,15 @@ class Observers:
     __slots__ = ("around", "observe")
 
     def __init__(self) -> None:
-        self.observe: RequestObserver | None = None
+        #: the observers, in plugin order (None: none)
+        self.observe: tuple[RequestObserver, ...] | None = None
         self.around: RequestWrapper | None = None
 
     def install(self, app: App) -> None:
         """Collect the implementations (after every plugin's ``mega_before_boot``)."""
-        observers = app.hooks.collect("mega_http_observer", app=app)
-        self.observe = fan_out([_guarded(o) for o in observers])
+        observers = tuple(app.hooks.collect("mega_http_observer", app=app))
+        self.observe = observers or None
         self.around = _compose_around(app.hooks.collect("mega_http_wrap_request", app=app))
-
-
-def _guarded(observer: RequestObserver) -> RequestObserver:
-    """An observer whose error is logged: the response is sent, one observer's bug must not
-    keep the others from seeing the request."""
-    log = get_logger(component="http")
-
-    def observe(scope: Any, route: str, status: int, seconds: float) -> None:
-        try:
-            observer(scope, route, status, seconds)
-        except Exception as exc:
-            log.error("http.observer_failed", observer=repr(observer), error=repr(exc))
-
-    return observe
 
 
 def _compose_around(wrappers: list[RequestWrapper]) -> RequestWrapper | None:
@@ -191,27 +178,23 @@ class Dispatch:
             await self._serve(scope, receive, send)
             return
         started = perf_counter()
-        status = [500]
-
-        async def watch(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
+        status = 500  # what an error escaping the endpoint (a lost client) counts as
         try:
             if around is None:
-                await self._serve(scope, receive, watch)
+                status = await self._serve(scope, receive, send)
             else:
                 with around(scope, self.template) as finish:
                     try:
-                        await self._serve(scope, receive, watch)
+                        status = await self._serve(scope, receive, send)
                     finally:
-                        finish(status[0])
+                        finish(status)
         finally:
             if observe is not None:
-                observe(scope, self.template, status[0], perf_counter() - started)
+                notify(observe, scope, self.template, status, perf_counter() - started)
 
-    async def _serve(self, scope: Any, receive: Any, send: Any) -> None:
+    async def _serve(self, scope: Any, receive: Any, send: Any) -> int:
+        """Answer the request; returns the response's status (for the observers: reading it
+        here spares wrapping ``send`` to watch for it)."""
         request = Request(scope, receive, send)
         endpoint = self.by_method.get(scope["method"])
         if endpoint is None:
@@ -225,6 +208,22 @@ class Dispatch:
         else:
             response = await endpoint(request)
         await response(scope, receive, send)
+        return response.status_code
+
+
+def notify(
+    observers: tuple[RequestObserver, ...], scope: Any, route: str, status: int, seconds: float
+) -> None:
+    """Call each observer; one that raises is logged and the others still see the request
+    (the response is sent: an observer's bug must not change it)."""
+    for observe in observers:
+        try:
+            observe(scope, route, status, seconds)
+        except Exception as exc:
+            _log.error("http.observer_failed", observer=repr(observe), error=repr(exc))
+
+
+_log = get_logger(component="http")
 
 
 def _refusals(
@@ -240,7 +239,7 @@ def _refusals(
             return
         for route in routes:
             if route.matches(scope)[0] is not Match.NONE:
-                observe(scope, route.path, status, elapsed)
+                notify(observe, scope, route.path, status, elapsed)
                 return
 
     return refused
@@ -302,14 +301,14 @@ def build(
             asgi, settings.session, store, trusted_origins=settings.cors.allow_origins
         )
     if settings.cors.allow_origins:
-        c = settings.cors
+        cors = settings.cors
         asgi = CORSMiddleware(
             asgi,
-            allow_origins=c.allow_origins,
-            allow_methods=c.allow_methods,
-            allow_headers=c.allow_headers,
-            allow_credentials=c.allow_credentials,
-            max_age=c.max_age_s,
+            allow_origins=cors.allow_origins,
+            allow_methods=cors.allow_methods,
+            allow_headers=cors.allow_headers,
+            allow_credentials=cors.allow_credentials,
+            max_age=cors.max_age_s,
         )
     if settings.trusted_hosts != ("*",):
         asgi = TrustedHostMiddleware(asgi, allowed_hosts=list(settings.trusted_hosts))
