@@ -55,7 +55,7 @@ BUILTIN_DRIVERS: dict[str, frozenset[str]] = {
     "db": frozenset({"sqlite", "postgres", "maria", "mongo"}),
     "cache": frozenset({"memory", "file", "redis"}),
     "session": frozenset({"memory", "file", "redis"}),
-    "lock": frozenset({"sqlite", "redis", "postgres", "mongo"}),
+    "lock": frozenset({"sqlite", "redis", "postgres"}),
     "bus": frozenset({"local", "nats"}),
     "log-sink": frozenset({"file", "telegram"}),
     "presence": frozenset({"local", "nats", "redis"}),
@@ -63,22 +63,9 @@ BUILTIN_DRIVERS: dict[str, frozenset[str]] = {
 #: adapter kinds first-party plugins declare, and the plugin that declares each (for the hint
 #: when one is configured while its plugin is not enabled)
 BUILTIN_KINDS: dict[str, str] = {"presence": "ws"}
-#: the kernel's own commands and those first-party plugins register
+#: the kernel's own commands (mega.cli.KERNEL_COMMANDS) and those first-party plugins register
 BUILTIN_COMMANDS = frozenset(
-    {
-        "new",
-        "g",
-        "generate",
-        "plugins",
-        "run",
-        "version",
-        "serve",
-        "routes",
-        "worker",
-        "jobs",
-        "migrate",
-        "schedule",
-    }
+    {"new", "g", "run", "plugins", "serve", "routes", "worker", "jobs", "migrate", "schedule"}
 )
 
 

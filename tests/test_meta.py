@@ -95,3 +95,37 @@ def test_the_public_api_resolves_and_is_documented():
         if name != "__version__":
             assert value.__doc__, f"mega.{name} has no docstring"
     assert sorted(mega.__all__) == sorted(["__version__", *mega._EXPORTS])
+
+
+def first_party_registrations() -> dict[str, set[str]]:
+    """What mega's own plugins register, by registry (``generator``, ``db driver``…)."""
+    import importlib
+
+    from mega.registry import KERNEL_OWNER, Owner, Registry
+
+    registry = Registry()
+    found: dict[str, set[str]] = {}
+    for name in FIRST_PARTY:
+        module = importlib.import_module(f"mega.plugins.{name}")
+        register = getattr(module, "mega_register", None)
+        if register is None:
+            continue
+        owner = Owner(name, KERNEL_OWNER.distribution, KERNEL_OWNER.version)
+        register(registry=registry.for_plugin(owner, Path(module.__file__).parent))
+    for line in (r for names in registry.by_plugin.values() for r in names):
+        kind, _, registered = line.rpartition(" ")
+        found.setdefault(kind, set()).add(registered)
+    return found
+
+
+def test_reserved_names_are_the_names_first_party_plugins_register():
+    from mega.cli import KERNEL_COMMANDS
+    from mega.registry import BUILTIN_COMMANDS, BUILTIN_DIALECTS, BUILTIN_DRIVERS
+
+    registered = first_party_registrations()
+    assert set(BUILTIN_GENERATORS) == registered["generator"]  # the seed's 14, every one real
+    assert len(BUILTIN_GENERATORS) == 14
+    assert registered["dialect"] == BUILTIN_DIALECTS
+    assert registered["command"] | KERNEL_COMMANDS == BUILTIN_COMMANDS
+    for kind, names in BUILTIN_DRIVERS.items():
+        assert registered[f"{kind} driver"] == names, kind

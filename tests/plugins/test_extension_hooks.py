@@ -64,6 +64,16 @@ async def ping(n: int):
 @hookimpl
 def mega_http_routes(app):
     return [get("/ping/{n}", ping, name="ping")]
+
+@hookimpl
+def mega_http_asgi_routes(app):
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    async def raw(request):
+        return PlainTextResponse("served as it is")
+
+    return [Route("/raw", raw)]
 """,
         requires="('http',)",
     )
@@ -73,7 +83,9 @@ def mega_http_routes(app):
     async with boot_app(config, environ={}) as app, http_client(app) as client:
         assert app.hooks.implementers("mega_http_wrap_request") == ["wrap-outer", "wrap-inner"]
         response = await client.get("/ping/1")
+        raw = await client.get("/raw")
     assert response.status_code == 200
+    assert raw.text == "served as it is"  # no envelope, not observed
     assert calls.CALLS == [
         "asgi outer",
         "asgi inner",
@@ -83,6 +95,8 @@ def mega_http_routes(app):
         "finish outer 200",
         "exit inner",
         "exit outer",
+        "asgi outer",
+        "asgi inner",
     ]
 
 
