@@ -9,6 +9,7 @@ See docs/plugins/jobs.md.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Self
 
 from pydantic import Field, model_validator
@@ -200,20 +201,20 @@ def mega_register(registry: PluginRegistry) -> None:
     registry.command("jobs", jobs_cli, help="Job streams: status, dead letters.")
 
 
-def discover_jobs(root: object) -> list[type[Job]]:
+def discover_jobs(root: Path | None) -> list[type[Job]]:
     """Import ``apps/*/jobs/*.py``; return the job classes defined there."""
     return discover_classes(
-        root,  # type: ignore[arg-type]
+        root,
         "jobs",
         lambda cls: issubclass(cls, Job) and cls._retry is not None,
         what="job",
     )
 
 
-def discover_workers(root: object) -> list[type[Worker]]:
+def discover_workers(root: Path | None) -> list[type[Worker]]:
     """Import ``apps/*/workers/*.py``; return the worker classes defined there."""
     return discover_classes(
-        root,  # type: ignore[arg-type]
+        root,
         "workers",
         lambda cls: issubclass(cls, Worker) and cls is not Worker,
         what="worker",

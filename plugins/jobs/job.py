@@ -37,7 +37,7 @@ class JobCtx(Ctx):
         self._log: Any = None
 
     @property
-    def log(self) -> Any:  # type: ignore[override]
+    def log(self) -> Any:
         """The app logger bound with this job's subject and sequence (made on first use)."""
         if self._log is None:
             self._log = self.app.log.bind(job_subject=self.subject, job_seq=self.seq)

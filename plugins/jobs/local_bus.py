@@ -19,9 +19,10 @@ import asyncio
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +30,8 @@ from mega import MegaLifecycleError, get_logger
 
 from .errors import DeadLetterNotFound, JobError
 from .transport import ConsumerConfig, DeadLetter, Published, StreamLimits, SubjectStats
+
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS mega_job_streams (
@@ -96,7 +99,10 @@ class LocalDelivery:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {} if self._headers is None else json.loads(self._headers)  # type: ignore[no-any-return]
+        if self._headers is None:
+            return {}
+        headers: dict[str, str] = json.loads(self._headers)
+        return headers
 
     async def ack(self) -> None:
         self.bus._later("ack", self.seq)
@@ -214,14 +220,14 @@ class LocalBus:
             )
         return self._db
 
-    async def _call(self, fn: Any, *args: Any) -> Any:
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
             raise MegaLifecycleError(
                 "bus.not_connected", f"bus {self.alias!r} is not connected (or already closed)"
             )
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    def _write(self, work: Any, *args: Any) -> Any:
+    def _write(self, work: Callable[..., T], *args: Any) -> T:
         db = self._conn
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -447,7 +453,7 @@ class LocalBus:
     def _claim_sync(
         self, stream: str, batch: int
     ) -> list[tuple[int, bytes, int, float, str | None]]:
-        return self._write(self._claim_in, stream, batch)  # type: ignore[no-any-return]
+        return self._write(self._claim_in, stream, batch)
 
     @staticmethod
     def _claim_in(
@@ -492,7 +498,7 @@ class LocalBus:
     # -- operating ------------------------------------------------------------------------
 
     async def stats(self, subject: str) -> SubjectStats:
-        return await self._call(self._stats_sync, subject)  # type: ignore[no-any-return]
+        return await self._call(self._stats_sync, subject)
 
     def _stats_sync(self, subject: str) -> SubjectStats:
         db = self._conn

@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from mega import Events, MegaConfigError, get_logger, reset_log_context, set_log_context
 
-from .errors import JobDeliveriesExhaustedError, JobPayloadError, JobTimeoutError
+from .errors import JobDeliveriesExhaustedError, JobError, JobPayloadError, JobTimeoutError
 from .job import Job
 from .retry import DLQ_PUBLISH_RETRY, with_retry
 from .transport import ConsumerConfig, Delivery, JobBus, Published, StreamLimits
@@ -77,7 +77,8 @@ def encode(payload: Any, *, what: str) -> bytes:
 
 def nak_delay_ms(delivery_count: int) -> int:
     """How long a message whose DLQ publish failed waits before its next delivery."""
-    return min(NAK_DELAY_MAX_MS, 1000 * 2 ** (delivery_count - 1))
+    # int(): a non-literal exponent may be negative, so typeshed types int ** int as Any
+    return min(NAK_DELAY_MAX_MS, int(1000 * 2 ** (delivery_count - 1)))
 
 
 def default_heartbeat_ms(ack_wait_ms: int) -> int:
@@ -312,7 +313,7 @@ class JobQueue:
         try:
             payload = _loads(delivery.data)
         except ValueError as exc:
-            error = JobPayloadError(
+            error: JobError = JobPayloadError(
                 "job.undecodable_payload",
                 f"message {seq} on {subject!r} is not JSON: {exc}",
                 {"subject": subject, "seq": seq},

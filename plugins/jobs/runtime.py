@@ -217,7 +217,7 @@ class Jobs:
         """Store many messages for ``job``, pipelined (in a transaction: in the outbox)."""
         outbox = self.outbox
         if outbox is not None and outbox.db.in_transaction:
-            items = [(payload, None) for payload in payloads]
+            items: list[tuple[Any, str | None]] = [(payload, None) for payload in payloads]
             return await self._outboxed(outbox, job, items, "enqueue_many")
         return await self.queue(job.bus).enqueue_many(job, payloads)
 

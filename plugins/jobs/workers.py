@@ -157,6 +157,7 @@ class WorkerPool:
 
     async def _run_process(self, payload: Any, timeout_s: float | None, timeout_ms: int) -> Any:
         assert self._idle is not None
+        slot: _Slot | None  # None once replaced: not handed back to the idle queue
         slot = await self._idle.get()
         try:
             future = asyncio.wrap_future(slot.executor.submit(_call, self.cls, payload))

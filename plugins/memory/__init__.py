@@ -6,7 +6,7 @@ their TTL and the least recently used entry is evicted past ``max_entries``.
 
 from __future__ import annotations
 
-from mega import PluginSpec, hookimpl
+from mega import PluginRegistry, PluginSpec, hookimpl
 
 from .cache import MemoryCache, MemoryCacheOptions
 
@@ -18,7 +18,7 @@ plugin = PluginSpec(
 
 
 @hookimpl
-def mega_register(registry):  # type: ignore[no-untyped-def]
+def mega_register(registry: PluginRegistry) -> None:
     registry.adapter_driver(
         "cache",
         "memory",

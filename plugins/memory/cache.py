@@ -45,10 +45,10 @@ class MemoryCache:
     async def get(self, key: str, default: Any = None) -> Any:
         """The value under ``key``, or ``default`` when absent or expired."""
         entries = self._live()
-        found = entries.get(key, _MISSING)
-        if found is _MISSING:
+        found = entries.get(key)
+        if found is None:
             return default
-        expires, value = found  # type: ignore[misc]
+        expires, value = found
         if expires and expires <= time.monotonic():
             del entries[key]
             return default

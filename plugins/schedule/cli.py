@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from mega import Event
+
+    from .scheduler import Scheduler
 
 schedule_cli = typer.Typer(
     help="List schedules, or fire one now (through its lock).", no_args_is_help=True
@@ -25,7 +30,7 @@ def list_schedules(
 
     app = App.from_project()
     now = utcnow()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for cls in sorted(discover_schedules(app.config.root), key=lambda c: c.schedule_name()):
         assert cls._cron is not None
         rows.append(
@@ -55,9 +60,10 @@ def run_schedule(name: Annotated[str, typer.Argument(help="Schedule class name."
     """Fire a schedule now, through its lock; exit 1 unless it ran and succeeded."""
     from mega import project_app
 
-    async def fire() -> object:
+    async def fire() -> Event:
         async with project_app(tool=True) as app:
-            return await app.extensions["schedule"].fire_now(name)
+            scheduler: Scheduler = app.extensions["schedule"]
+            return await scheduler.fire_now(name)
 
     event = asyncio.run(fire())
     detail = {k: v for k, v in event.data.items() if k not in ("schedule", "fire_time")}

@@ -23,8 +23,9 @@ import warnings
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mega import Events, Held, LockBackendError, MegaConfigError, MegaNotFoundError, nest
+from mega import Event, Events, Held, LockBackendError, MegaConfigError, MegaNotFoundError, nest
 
+from .cron import Cron
 from .schedule import Schedule, ScheduleCtx
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ class Scheduler:
             await asyncio.gather(*list(self._fires), return_exceptions=True)
             raise
 
-    async def fire_now(self, name: str) -> Any:
+    async def fire_now(self, name: str) -> Event:
         """Fire ``name`` now (through its locks), wait, and return the final event.
 
         Like a scheduled fire, it is skipped with reason ``overlap`` while a run of the schedule
@@ -202,13 +203,13 @@ class Scheduler:
             nxt = cron.next_after(now)
 
     @staticmethod
-    def _latest_within(cron: Any, now: datetime, grace: timedelta) -> datetime | None:
+    def _latest_within(cron: Cron, now: datetime, grace: timedelta) -> datetime | None:
         fire = cron.next_after(now - grace)
         if fire > now:
             return None
         while (following := cron.next_after(fire)) <= now:
             fire = following
-        return fire  # type: ignore[no-any-return]
+        return fire
 
     def _dispatch(self, cls: type[Schedule], fire_time: datetime) -> None:
         name = cls.schedule_name()
@@ -244,7 +245,7 @@ class Scheduler:
         self._fires.add(task)
         task.add_done_callback(self._fires.discard)
 
-    def _skip(self, name: str, fire_time: datetime, reason: str, **fields: Any) -> Any:
+    def _skip(self, name: str, fire_time: datetime, reason: str, **fields: Any) -> Event:
         level = _SKIP_LOG_LEVELS.get(reason, "info")
         getattr(self.log, level)(
             "schedule.skipped",
@@ -272,7 +273,9 @@ class Scheduler:
                 "fail", schedule=name, fire_time=fire_time, phase="release", error=error
             )
 
-    async def _fire(self, cls: type[Schedule], fire_time: datetime, *, jitter: bool = True) -> Any:
+    async def _fire(
+        self, cls: type[Schedule], fire_time: datetime, *, jitter: bool = True
+    ) -> Event:
         name = cls.schedule_name()
         if jitter and cls.jitter_ms:
             await asyncio.sleep(random.uniform(0, cls.jitter_ms / 1000))
