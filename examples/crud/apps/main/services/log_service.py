@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -29,7 +30,11 @@ class LogService:
             # coming months created, this covers a fresh database before its first fire
             if not self.db.dialect.capabilities.partitioning:
                 raise
-            await ensure_partitions(self.db, Log, ahead=1)
+            # another writer may make the partition at the same moment: PostgreSQL's CREATE
+            # TABLE IF NOT EXISTS is not safe against a concurrent one (DuplicateTableError,
+            # seen with 40 registrations at once); the insert below says if it is there
+            with contextlib.suppress(DbError):
+                await ensure_partitions(self.db, Log, ahead=1)
             await self.db.insert(Log, row)
 
     async def recent(self, limit: int = 50, user_id: int | None = None) -> list[dict[str, Any]]:
