@@ -51,9 +51,26 @@ class AdapterDriver(NamedTuple):
 class Adapters:
     """The adapter instances of one app, by kind and alias."""
 
-    def __init__(self, instances: dict[tuple[str, str], Any]) -> None:
+    def __init__(
+        self,
+        instances: dict[tuple[str, str], Any],
+        options: dict[tuple[str, str], dict[str, Any]] | None = None,
+    ) -> None:
         self._instances = instances
+        self._options = options or {}
         self._connected: list[tuple[str, str]] = []
+
+    def options(self, kind: str, alias: str) -> dict[str, Any]:
+        """The keys of ``[adapters.<kind>.<alias>]`` that plugins declared
+        (``registry.adapter_option``), as configured."""
+        return dict(self._options.get((kind, alias), {}))
+
+    def replace(self, kind: str, alias: str, adapter: Any) -> None:
+        """Put ``adapter`` in the place of ``[adapters.<kind>.<alias>]`` (before boot connects
+        it: ``mega_wrap_adapter``)."""
+        if (kind, alias) not in self._instances:
+            raise KeyError((kind, alias))
+        self._instances[(kind, alias)] = adapter
 
     @classmethod
     def build(
@@ -63,6 +80,8 @@ class Adapters:
         from .config import validation_problems
 
         instances: dict[tuple[str, str], Any] = {}
+        extras: dict[tuple[str, str], dict[str, Any]] = {}
+        declared_options = set(registry.adapter_options)
         problems: list[MegaConfigError] = []
         for kind, aliases in config.adapters.items():
             try:
@@ -101,7 +120,11 @@ class Adapters:
                     problems.append(exc)
                     continue
                 model = driver.options or NoConfig  # no options model: no keys allowed
-                raw = {k: v for k, v in table.items() if k != "driver"}
+                # keys plugins declared (registry.adapter_option) are theirs, not the driver's
+                raw = {
+                    k: v for k, v in table.items() if k != "driver" and k not in declared_options
+                }
+                extra = {k: v for k, v in table.items() if k in declared_options}
                 try:
                     options = model.model_validate(raw)
                 except ValidationError as exc:
@@ -133,7 +156,9 @@ class Adapters:
                     )
                     continue
                 instances[(kind, alias)] = instance
-        return cls(instances), problems
+                if extra:
+                    extras[(kind, alias)] = extra
+        return cls(instances, extras), problems
 
     def get(self, kind: str, alias: str = DEFAULT_ALIAS) -> Any:
         """The adapter ``[adapters.<kind>.<alias>]``; an unknown alias names the configured ones."""

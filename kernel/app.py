@@ -152,6 +152,7 @@ class App:
             for plugin in self.plugins:
                 await self._call("mega_before_boot", plugin)
                 self._booted.append(plugin)
+            self._wrap_adapters()
             await self.adapters.connect_all()
             for (kind, _alias), adapter in self.adapters.items():
                 if kind == "log-sink":
@@ -169,6 +170,18 @@ class App:
             adapters=[f"{k}.{a}" for (k, a), _ in self.adapters.items()],
         )
         return self
+
+    def _wrap_adapters(self) -> None:
+        """Let plugins put a proxy in place of an adapter (``mega_wrap_adapter``)."""
+        if not self.hooks.implementers("mega_wrap_adapter"):
+            return
+        for (kind, alias), adapter in self.adapters.items():
+            wrapped = self.hooks.chain(
+                "mega_wrap_adapter", "adapter", adapter, app=self, kind=kind, alias=alias,
+                options=self.adapters.options(kind, alias),
+            )  # fmt: skip
+            if wrapped is not adapter:
+                self.adapters.replace(kind, alias, wrapped)
 
     def begin_shutdown(self) -> None:
         """Mark the start of shutdown (a signal arrived): readiness answers 503 from now on,

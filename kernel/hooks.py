@@ -49,22 +49,20 @@ class Hooks:
         """``collect``, with the name of the plugin each result came from."""
         results = []
         for plugin, fn, argnames in self._impls(hook):
-            try:
-                # like pluggy, an implementation takes the spec's arguments it names
-                result = fn(**{k: kwargs[k] for k in argnames if k in kwargs})
-            except MegaError as exc:
-                exc.details.setdefault("plugin", plugin)
-                exc.details.setdefault("hook", hook)
-                raise
-            except Exception as exc:
-                raise MegaLifecycleError(
-                    "lifecycle.hook_failed",
-                    f"plugin {plugin!r} failed in {hook}: {type(exc).__name__}: {exc}",
-                    {"plugin": plugin, "hook": hook, "cause": repr(exc)},
-                ) from exc
+            result = _call(plugin, hook, fn, argnames, kwargs)
             if result is not None:
                 results.append((plugin, result))
         return results
+
+    def chain(self, hook: str, key: str, value: Any, **kwargs: Any) -> Any:
+        """Pass ``value`` through every implementation of ``hook`` in plugin order: each gets
+        the previous one's result as argument ``key`` and returns a replacement, or None to
+        keep it. Returns the last."""
+        for plugin, fn, argnames in self._impls(hook):
+            result = _call(plugin, hook, fn, argnames, {**kwargs, key: value})
+            if result is not None:
+                value = result
+        return value
 
     def _impls(self, hook: str) -> list[tuple[str, Callable[..., Any], tuple[str, ...]]]:
         caller = getattr(self._pm.hook, hook, None)
@@ -77,6 +75,24 @@ class Hooks:
             found.append((rank, name, impl.function, tuple(impl.argnames)))
         found.sort(key=lambda item: item[0])
         return [(name, fn, argnames) for _rank, name, fn, argnames in found]
+
+
+def _call(
+    plugin: str, hook: str, fn: Callable[..., Any], argnames: tuple[str, ...], kwargs: Any
+) -> Any:
+    try:
+        # like pluggy, an implementation takes the spec's arguments it names
+        return fn(**{k: kwargs[k] for k in argnames if k in kwargs})
+    except MegaError as exc:
+        exc.details.setdefault("plugin", plugin)
+        exc.details.setdefault("hook", hook)
+        raise
+    except Exception as exc:
+        raise MegaLifecycleError(
+            "lifecycle.hook_failed",
+            f"plugin {plugin!r} failed in {hook}: {type(exc).__name__}: {exc}",
+            {"plugin": plugin, "hook": hook, "cause": repr(exc)},
+        ) from exc
 
 
 def nest(

@@ -45,3 +45,12 @@ def mega_before_shutdown(app: App) -> Any:
 def mega_after_shutdown(app: App) -> Any:
     """Flush what must go last (telemetry): after adapters closed, in reverse dependency
     order, within what is left of the shutdown deadline."""
+
+
+@hookspec
+def mega_wrap_adapter(app: App, kind: str, alias: str, adapter: Any, options: Any) -> Any:
+    """Return a replacement for an adapter (a proxy around it), or None to leave it: called
+    once per adapter at boot, after every ``mega_before_boot`` and before adapters connect,
+    plugin by plugin (each sees what the previous returned). ``options`` holds the keys of its
+    ``[adapters.<kind>.<alias>]`` table that plugins declared with
+    ``registry.adapter_option`` (the breaker plugin's ``breaker = "redis"``)."""

@@ -190,6 +190,10 @@ class Registry:
             kind: AdapterKind(kind, protocol, description, KERNEL_OWNER)
             for kind, (protocol, description) in KERNEL_KINDS.items()
         }
+        #: keys plugins allow in every ``[adapters.<kind>.<alias>]`` table: key -> what it does
+        self.adapter_options: NameRegistry[str] = NameRegistry(
+            "adapter option", "adapter_option", frozenset()
+        )
         #: ``ctx.<name>`` attributes plugins add: name -> getter(app)
         self.ctx_attributes: NameRegistry[Callable[[Any], Any]] = NameRegistry(
             "ctx attribute", "ctx_attribute", frozenset()
@@ -372,6 +376,19 @@ class PluginRegistry:
             )
         self._registry.adapter_kinds[kind] = AdapterKind(kind, protocol, description, self.owner)
         self.registered.append(f"adapter kind {kind}")
+
+    def adapter_option(self, key: str, description: str) -> None:
+        """Allow ``key`` in every ``[adapters.<kind>.<alias>]`` table, whatever its driver: it is
+        taken out before the driver's options validate the rest, and handed to
+        ``mega_wrap_adapter`` (the breaker plugin's ``breaker = "<name>"``)."""
+        if key in ("driver",) or not _KIND.match(key or ""):
+            raise MegaConfigError(
+                "plugin.invalid_name",
+                f"{self.owner} declared adapter option {key!r}; use lower-case letters, digits "
+                "and '-', starting with a letter (and not 'driver')",
+                {"key": key},
+            )
+        self._add(self._registry.adapter_options, key, description)
 
     def ctx_attribute(self, name: str, getter: Callable[[Any], Any]) -> None:
         """Add ``ctx.<name>``: ``getter(app)`` gives its value (``ctx.jobs`` is the jobs

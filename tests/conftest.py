@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -151,6 +152,75 @@ class OwnNats(OwnServer):
             "-sd",
             self.store_dir,
         ]
+
+
+@dataclass
+class OwnPostgres(OwnServer):
+    """A private PostgreSQL cluster (initdb'd in ``data_dir``, kept across restarts)."""
+
+    data_dir: str = ""
+    bin_dir: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def argv(self) -> list[str]:
+        return [
+            f"{self.bin_dir}/postgres", "-D", self.data_dir, "-p", str(self.port),
+            "-k", self.data_dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+        ]  # fmt: skip
+
+    def start(self) -> None:
+        from mega.testing.services import reachable
+
+        self.proc = subprocess.Popen(
+            self.argv(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=_pg_user()
+        )
+        deadline = time.monotonic() + 20
+        while not reachable("127.0.0.1", self.port, timeout=0.2):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise AssertionError(f"postgres did not start on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown: clients are cut off
+            self.proc.wait(timeout=20)
+            self.proc = None
+
+
+def _pg_user() -> str | None:
+    """PostgreSQL refuses to run as root: as root, it runs as the postgres account."""
+    return "postgres" if os.geteuid() == 0 else None
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    """A private PostgreSQL (initdb + started, about 2 s); stopped after the test."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        _need_binary("initdb")
+    bin_dir = str(found[-1].parent) if found else str(Path(shutil.which("initdb") or "").parent)
+    # not under tmp_path: pytest keeps that private to the user running it (as root, the
+    # postgres account could not reach it)
+    home = Path(tempfile.mkdtemp(prefix="mega-pg-"))
+    data = home / "data"
+    try:
+        if _pg_user() is not None:
+            shutil.chown(home, _pg_user())
+        subprocess.run(
+            [f"{bin_dir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
+            check=True, capture_output=True, timeout=120, user=_pg_user(),
+        )  # fmt: skip
+        server = OwnPostgres(free_port(), data_dir=str(data), bin_dir=bin_dir)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _need_binary(name: str) -> None:

@@ -7,8 +7,7 @@
 
 from __future__ import annotations
 
-# (mypy checks the kernel on its own: the plugin is not on its path)
-from mega.plugins.db import dialect_suite as _kit  # type: ignore[import-not-found]
-from mega.plugins.db.dialect_suite import *  # type: ignore[import-not-found]  # noqa: F403
+from mega.plugins.db import dialect_suite as _kit
+from mega.plugins.db.dialect_suite import *  # noqa: F403
 
 __all__ = list(_kit.__all__)

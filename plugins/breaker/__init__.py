@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mega import App, Ctx, MegaConfigError, PluginConfig, PluginSpec, hookimpl
+from mega import App, Ctx, MegaConfigError, PluginConfig, PluginRegistry, PluginSpec, hookimpl
 
 from .adapters import GuardedAdapter, guarded
 from .core import CLOSED, HALF_OPEN, OPEN, Breaker, BreakerOpen, BreakerOptions, Guard
@@ -95,6 +95,31 @@ def breakers(ctx: Ctx | App) -> Breakers:
             {"plugin": "breaker"},
         ) from None
     return found
+
+
+@hookimpl
+def mega_register(registry: PluginRegistry) -> None:
+    registry.adapter_option(
+        "breaker",
+        "name of a [plugins.breaker.<name>] definition every call of the adapter goes through",
+    )
+
+
+@hookimpl
+def mega_wrap_adapter(app: App, kind: str, alias: str, adapter: Any, options: Any) -> Any:
+    # [adapters.<kind>.<alias>] breaker = "<name>": the adapter's calls go through that breaker
+    name = options.get("breaker")
+    if name is None:
+        return None
+    defined = breakers(app).definitions
+    if not isinstance(name, str) or name not in defined:
+        raise MegaConfigError(
+            "breaker.unknown",
+            f"[adapters.{kind}.{alias}] breaker = {name!r} names no breaker; define it as "
+            f"[plugins.breaker.{name}] (defined: {', '.join(sorted(defined)) or 'none'})",
+            {"adapter": f"{kind}.{alias}", "breaker": name, "defined": sorted(defined)},
+        )
+    return guarded(adapter, breakers(app).get(name))
 
 
 @hookimpl

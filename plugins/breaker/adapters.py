@@ -1,8 +1,8 @@
 """``guarded(adapter, breaker)``: an adapter whose async calls go through a breaker.
 
-What ``[adapters.<kind>.<alias>] breaker = "<name>"`` will do once the kernel lets a plugin wrap
-an adapter (docs/plugins/breaker.md, "Breakers on adapters"); until then, code wraps the adapter
-it holds: ``cache = guarded(ctx.cache(), breakers(ctx).get("redis"))``.
+What ``[adapters.<kind>.<alias>] breaker = "<name>"`` puts in the adapter's place at boot (the
+plugin's ``mega_wrap_adapter``); code may wrap an adapter it holds itself:
+``cache = guarded(ctx.cache(), breakers(ctx).get("redis"))``.
 """
 
 from __future__ import annotations

@@ -482,3 +482,49 @@ def test_tool_apps_start_no_background_work(tmp_path, monkeypatch):
 
     assert asyncio.run(run(tool=False)) == (False, 1, 1)
     assert asyncio.run(run(tool=True)) == (True, 0, 0)
+
+
+def test_plugins_wrap_adapters_in_order_with_the_table_keys_they_declared(site):
+    site.plugin(
+        "tagger",
+        """
+class Tagged:
+    def __init__(self, inner, tag):
+        self.inner, self.tag = inner, tag
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+@hookimpl
+def mega_register(registry):
+    registry.adapter_option("tag", "a label to wrap the adapter with")
+
+@hookimpl
+def mega_wrap_adapter(kind, alias, adapter, options):
+    if "tag" not in options:
+        return None
+    return Tagged(adapter, options["tag"])
+""",
+    )
+    site.plugin(
+        "outer-tagger",
+        """
+@hookimpl
+def mega_wrap_adapter(adapter):
+    from tagger_plugin import Tagged
+    return Tagged(adapter, "outer") if isinstance(adapter, Tagged) else None
+""",
+    )
+    config = {
+        "app": {"plugins": ["memory", "tagger", "outer-tagger"]},
+        "adapters": {
+            "cache": {"tagged": {"driver": "memory", "tag": "blue"}, "plain": {"driver": "memory"}}
+        },
+    }
+
+    async def run() -> tuple[str, str, str, object]:
+        async with boot_app(config, environ={}) as app:
+            tagged, plain = app.ctx().cache("tagged"), app.ctx().cache("plain")
+            await tagged.set("k", 1)  # connected through the proxies
+            return tagged.tag, tagged.inner.tag, type(plain).__name__, await tagged.get("k")
+
+    assert asyncio.run(run()) == ("outer", "blue", "MemoryCache", 1)

@@ -101,3 +101,59 @@ async def test_a_guarded_adapter_refuses_calls_while_open_but_not_health(own_red
         with pytest.raises(Exception) as health:
             await cache.health()  # readiness asks the server itself
         assert not isinstance(health.value, BreakerOpen)
+
+
+async def test_a_breaker_attached_by_config_makes_a_downed_redis_fail_fast_for_every_caller(
+    own_redis,
+):
+    # no code wraps anything: [adapters.cache.default] breaker = "redis" does it at boot
+    cfg = config(own_redis.url)
+    cfg["adapters"]["cache"]["default"]["breaker"] = "redis"  # type: ignore[index]
+    async with boot_app(cfg, environ={}) as app:
+        cache, breaker = app.ctx().cache(), breakers(app).get("redis")
+        await cache.set("k", 1)
+        assert await cache.get("k") == 1
+        assert cache.options.timeout_ms == 300  # the driver's own attributes are still there
+        assert app.adapters.options("cache", "default") == {"breaker": "redis"}
+        own_redis.stop()
+        for _ in range(2):
+            with pytest.raises(MegaError, match=r"store\.unavailable"):
+                await cache.get("k")
+        assert breaker.state == OPEN
+        took, exc = await timed(cache.get("k"))
+        assert isinstance(exc, BreakerOpen) and exc.http_status == 503
+        assert took < 0.01, f"a refused call took {took * 1000:.1f} ms"
+        own_redis.start()
+        await asyncio.sleep(0.45)
+        assert await cache.get("k", 7) == 7  # the half-open probe goes through
+        assert breaker.state == CLOSED
+
+
+def test_an_adapter_naming_an_undefined_breaker_stops_the_boot():
+    cfg = {
+        "app": {"plugins": ["memory", "breaker"]},
+        "adapters": {"cache": {"default": {"driver": "memory", "breaker": "payments"}}},
+        "plugins": {"breaker": {"redis": {"consecutive_failures": 2}}},
+    }
+
+    async def boot() -> None:
+        async with boot_app(cfg, environ={}):
+            pass
+
+    with pytest.raises(MegaError) as err:
+        asyncio.run(boot())
+    assert err.value.code == "breaker.unknown"
+    assert "[adapters.cache.default] breaker = 'payments'" in err.value.message
+    assert "defined: redis" in err.value.message
+
+
+def test_without_the_breaker_plugin_the_key_is_refused_like_any_unknown_key():
+    from mega import App, MegaConfigError
+
+    cfg = {
+        "app": {"plugins": ["memory"]},
+        "adapters": {"cache": {"default": {"driver": "memory", "breaker": "redis"}}},
+    }
+    with pytest.raises(MegaConfigError) as err:
+        App.from_dict(cfg, environ={})
+    assert "breaker" in str(err.value)
