@@ -39,18 +39,20 @@ def serve_command(
 
     from mega import App
 
+    from . import HttpSettings
     from .asgi import MegaASGI
 
     app = App.from_project()
     MegaASGI(app)  # fail now, with a clear message, when the http plugin is not enabled
     settings = app.plugin_config("http")
+    assert isinstance(settings, HttpSettings)
     root = app.config.root
     with _worker_peers(workers):
         uvicorn.run(
             "mega.plugins.http.asgi:create_app",
             factory=True,
             host=host or settings.host,
-            port=port if port is not None else settings.port,  # type: ignore[attr-defined]
+            port=port if port is not None else settings.port,
             reload=reload,
             workers=workers,
             lifespan="on",
@@ -62,7 +64,8 @@ def serve_command(
             log_config=UVICORN_LOGGING,
             # requests in flight get what the one shutdown deadline allows; the app's own phases
             # (job drains, adapters, telemetry) then run within what is left of it
-            timeout_graceful_shutdown=app.config.app.shutdown_timeout_ms / 1000,
+            # uvicorn annotates int but only hands it to asyncio.timeout, which takes a float
+            timeout_graceful_shutdown=app.config.app.shutdown_timeout_ms / 1000,  # type: ignore[arg-type]
             **_websocket_options(app),
             **_http_options(settings),
         )
@@ -161,7 +164,7 @@ def routes_command(
     settings = app.plugin_config("http")
     assert isinstance(settings, HttpSettings)
     _, compiled = build(app, settings, openapi_routes(app, settings, {}))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "method": c.route.method,
             "path": c.route.path,

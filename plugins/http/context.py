@@ -30,7 +30,7 @@ class HttpCtx(Ctx):
         self._locale: str | None = None
 
     @property
-    def log(self) -> Any:  # type: ignore[override]
+    def log(self) -> Any:
         """The app logger bound with this request's id (made on first use)."""
         return self.app.log.bind(request_id=self.request_id)
 

@@ -11,13 +11,14 @@ passes through untouched.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from mega import get_logger
 
 Render = Callable[[dict[str, Any], str, int, dict[str, Any]], str]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Message = MutableMapping[str, Any]
+Send = Callable[[Message], Awaitable[None]]
 
 log = get_logger(plugin="http")
 
@@ -31,10 +32,10 @@ def accepts_html(scope: dict[str, Any]) -> bool:
 
 def html_errors(send: Send, scope: dict[str, Any], request_id: str, render: Render) -> Send:
     """A ``send`` that turns a JSON error response into the rendered error page."""
-    held: dict[str, Any] | None = None
+    held: Message | None = None
     body: list[bytes] = []
 
-    async def send_page(message: dict[str, Any]) -> None:
+    async def send_page(message: Message) -> None:
         nonlocal held
         if message["type"] == "http.response.start":  # (a second start: the first failed)
             held = None

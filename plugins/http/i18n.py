@@ -48,9 +48,10 @@ class Translations:
             try:
                 tree = json.loads(path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
+                assert root is not None  # the file was found under it
                 raise MegaConfigError(
                     "i18n.invalid_locale_file",
-                    f"{path.relative_to(root)} is not valid JSON: {exc}",  # type: ignore[arg-type]
+                    f"{path.relative_to(root)} is not valid JSON: {exc}",
                     {"path": str(path)},
                 ) from exc
             if not isinstance(tree, dict):

@@ -20,7 +20,7 @@ from typing import Any
 from mega import MegaError, get_logger, reset_log_context, set_log_context
 
 from . import responses
-from .error_pages import accepts_html, html_errors
+from .error_pages import Message, Send, accepts_html, html_errors
 from .settings import HttpSettings
 
 Scope = dict[str, Any]
@@ -106,7 +106,7 @@ class MegaHttpMiddleware:
             own += self.hsts
         started = False
 
-        async def send_with_headers(message: dict[str, Any]) -> None:
+        async def send_with_headers(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -132,12 +132,13 @@ class MegaHttpMiddleware:
                 message["headers"] = [*headers, *security, *extra]
             await send(message)
 
+        send_on: Send = send_with_headers
         if self.error_page is not None and accepts_html(scope):
-            send_with_headers = html_errors(send_with_headers, scope, rid, self.error_page)
+            send_on = html_errors(send_with_headers, scope, rid, self.error_page)
         try:
             if length > limit:
                 refused_at = perf_counter()
-                await self._too_large(send_with_headers, limit)
+                await self._too_large(receive, send_on, limit)
                 if self.refused is not None:
                     self.refused(scope, 413, perf_counter() - refused_at)
                 return
@@ -155,22 +156,22 @@ class MegaHttpMiddleware:
                 return message
 
             try:
-                await self.app(scope, counted_receive, send_with_headers)
+                await self.app(scope, counted_receive, send_on)
             except Exception as exc:
                 if started:
                     raise  # the response is under way; the server will close the connection
                 response = responses.from_exception(
                     exc, rid, debug=self.debug, log=self.log, scope=scope
                 )
-                await response(scope, counted_receive, send_with_headers)
+                await response(scope, counted_receive, send_on)
         finally:
             reset_log_context(log_token)
 
-    async def _too_large(self, send: Any, limit: int) -> None:
+    async def _too_large(self, receive: Any, send: Send, limit: int) -> None:
         response = responses.fail(
             413, "request.too_large", _too_large_message(limit), {"limit": limit}
         )
-        await response({"type": "http"}, None, send)
+        await response({"type": "http"}, receive, send)
 
 
 def _too_large_message(limit: int) -> str:

@@ -14,6 +14,7 @@ import typing
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route as StarletteRoute
@@ -45,14 +46,16 @@ ERROR_ENVELOPE = {
 }
 
 
-def _schema(annotation: Any, defs: dict[str, Any], mode: str = "serialization") -> dict[str, Any]:
+def _schema(
+    annotation: Any, defs: dict[str, Any], mode: JsonSchemaMode = "serialization"
+) -> dict[str, Any]:
     """The JSON schema of a type; a pydantic model goes to components and is referenced."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        schema = annotation.model_json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+        schema = annotation.model_json_schema(ref_template=REF, mode=mode)
         defs.update(schema.pop("$defs", {}))
         defs[annotation.__name__] = schema
         return {"$ref": REF.format(model=annotation.__name__)}
-    schema = TypeAdapter(annotation).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
+    schema = TypeAdapter(annotation).json_schema(ref_template=REF, mode=mode)
     defs.update(schema.pop("$defs", {}))
     return schema
 

@@ -8,6 +8,7 @@ dataclasses, datetimes, UUIDs and decimals serialise as they validate).
 from __future__ import annotations
 
 import traceback
+from collections.abc import MutableMapping
 from http import HTTPStatus
 from typing import Any
 
@@ -115,7 +116,7 @@ def from_exception(
     *,
     debug: bool,
     log: Any,
-    scope: dict[str, Any] | None = None,
+    scope: MutableMapping[str, Any] | None = None,
 ) -> Response:
     """The response for an exception a handler raised.
 

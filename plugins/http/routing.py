@@ -7,7 +7,7 @@ contribute more with ``registry.contribute("route", name, route(...))``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -145,18 +145,19 @@ def discover_routes(root: Path | None) -> list[tuple[str, Route]]:
 
 def check_unique(routes: list[tuple[str, Route]]) -> None:
     """Route names and (method, path) pairs are unique; a clash names both origins."""
-    names: dict[str, str] = {}
-    paths: dict[tuple[str, str], str] = {}
+    # keyed by name or by (method, path): one loop checks both
+    names: dict[Hashable, str] = {}
+    paths: dict[Hashable, str] = {}
     for origin, r in routes:
         for seen, key, what in (
             (names, r.name, f"name {r.name!r}"),
             (paths, (r.method, r.path), f"{r.method} {r.path}"),
         ):
-            if key in seen:  # type: ignore[operator]
+            if key in seen:
                 raise MegaConfigError(
                     "http.duplicate_route",
-                    f"route {what} is declared twice: in {seen[key]} and in {origin}; "  # type: ignore[index]
+                    f"route {what} is declared twice: in {seen[key]} and in {origin}; "
                     "rename or remove one",
-                    {"route": what, "origins": [seen[key], origin]},  # type: ignore[index]
+                    {"route": what, "origins": [seen[key], origin]},
                 )
-            seen[key] = origin  # type: ignore[index]
+            seen[key] = origin
