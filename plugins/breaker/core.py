@@ -371,6 +371,7 @@ class Breaker:
         guarded.__name__ = getattr(fn, "__name__", "guarded")
         guarded.__qualname__ = getattr(fn, "__qualname__", "guarded")
         guarded.__doc__ = fn.__doc__
+        # what functools.wraps sets (inspect.signature follows it); not declared on functions
         guarded.__wrapped__ = fn  # type: ignore[attr-defined]
         return guarded
 

@@ -13,7 +13,7 @@ import re
 import time
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from mega import MegaConfigError, get_logger
 
@@ -212,6 +212,9 @@ class Histogram(Metric):
         self.children[()].observe(value)
 
 
+M = TypeVar("M", bound=Metric)
+
+
 class MetricsRegistry:
     """The metrics of one app — ``ctx.metrics``. Asking twice for a name returns the same
     metric; asking with another kind or other labels is an error."""
@@ -220,9 +223,7 @@ class MetricsRegistry:
         self.max_series = max_series
         self.metrics: dict[str, Metric] = {}
 
-    def _get(
-        self, cls: type[Metric], name: str, help: str, labels: Sequence[str], **kw: Any
-    ) -> Any:
+    def _get(self, cls: type[M], name: str, help: str, labels: Sequence[str], **kw: Any) -> M:
         found = self.metrics.get(name)
         if found is not None:
             if type(found) is not cls or found.labelnames != tuple(labels):
@@ -238,10 +239,10 @@ class MetricsRegistry:
         return metric
 
     def counter(self, name: str, help: str, labels: Sequence[str] = ()) -> Counter:
-        return self._get(Counter, name, help, labels)  # type: ignore[no-any-return]
+        return self._get(Counter, name, help, labels)
 
     def gauge(self, name: str, help: str, labels: Sequence[str] = ()) -> Gauge:
-        return self._get(Gauge, name, help, labels)  # type: ignore[no-any-return]
+        return self._get(Gauge, name, help, labels)
 
     def histogram(
         self,
@@ -250,4 +251,4 @@ class MetricsRegistry:
         labels: Sequence[str] = (),
         buckets: Iterable[float] = DEFAULT_BUCKETS,
     ) -> Histogram:
-        return self._get(Histogram, name, help, labels, buckets=buckets)  # type: ignore[no-any-return]
+        return self._get(Histogram, name, help, labels, buckets=buckets)

@@ -19,7 +19,8 @@ from . import envelope
 if TYPE_CHECKING:
     from .channel import Channel, ChannelCtx
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+# a coroutine function, as every ASGI server's send is: run_eagerly steps the coroutine it returns
+Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
 
 def run_eagerly(coro: Coroutine[Any, Any, None]) -> Awaitable[None] | None:

@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.requests import HTTPConnection
 
 from mega import MegaConfigError, MegaError
+from mega.plugins.http import HttpSettings
 
 from . import envelope
 from .channel import ChannelCtx
@@ -39,7 +40,8 @@ class Unauthorized(MegaError):
 
 def _serializer(app: App) -> URLSafeTimedSerializer:
     http = app.plugin_config("http")
-    secret = http.session.secret_key  # type: ignore[attr-defined]
+    assert isinstance(http, HttpSettings)
+    secret = http.session.secret_key
     if not secret:
         raise MegaConfigError(
             "ws.no_secret",
@@ -62,7 +64,7 @@ def load_authenticate(spec: str | None) -> Authenticate | None:
         return None
     module_name, _, attr = spec.partition(":")
     try:
-        fn = getattr(importlib.import_module(module_name), attr)
+        fn: Authenticate = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as exc:
         raise MegaConfigError(
             "ws.invalid_authenticate",
@@ -76,7 +78,7 @@ def load_authenticate(spec: str | None) -> Authenticate | None:
             f"[plugins.ws] authenticate = {spec!r} is not callable",
             {"authenticate": spec},
         )
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 #: the subprotocol a client offers to speak mega's envelope (the JS client always does)

@@ -54,6 +54,15 @@ class Stats:
         "rejected",
         "slow_consumers",
     )
+    broadcasts: int
+    connects: int
+    disconnects: int
+    frames_out: int
+    joins: int
+    leaves: int
+    messages_in: int
+    rejected: int
+    slow_consumers: int
 
     def __init__(self) -> None:
         for name in self.__slots__:

@@ -24,6 +24,7 @@ only (``presence_count``), so fan-out stays one frame per client per tick.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -186,7 +187,7 @@ class Presence:
             return len(sources[0])
         return len(set().union(*sources))
 
-    def _sources(self) -> list[Entries]:
+    def _sources(self) -> builtins.list[Entries]:  # (`list` is the method above)
         return [self.local, *(state.entries for state in self.nodes.values())]
 
     def _leave_local(self, topic: str, key: str, ref: str) -> None:
@@ -320,19 +321,19 @@ class Presence:
         self._publish({"t": "sync", "n": self.node}, to=node)
 
     def _apply(
-        self, state: NodeState, joins: Entries, leaves: dict[str, dict[str, list[str]]]
+        self, state: NodeState, joins: Entries, leaves: dict[str, dict[str, builtins.list[str]]]
     ) -> None:
         for topic, keys in joins.items():
             for key, refs in keys.items():
                 for ref, meta in refs.items():
                     if _put(state.entries, topic, key, ref, meta):
                         self._diff(topic)[0].setdefault(key, {})[ref] = meta
-        for topic, keys in leaves.items():
-            for key, refs in keys.items():
-                for ref in refs:
-                    meta = _pop(state.entries, topic, key, ref)
-                    if meta is not None:
-                        self._diff(topic)[1].setdefault(key, {})[ref] = meta
+        for topic, left in leaves.items():
+            for key, left_refs in left.items():
+                for ref in left_refs:
+                    gone = _pop(state.entries, topic, key, ref)
+                    if gone is not None:
+                        self._diff(topic)[1].setdefault(key, {})[ref] = gone
         self._schedule()
 
     def _replace(self, state: NodeState, entries: Entries) -> None:

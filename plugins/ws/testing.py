@@ -178,13 +178,16 @@ async def ws_connect(
 ) -> AsyncIterator[WsClient]:
     """Connect to ``base_url`` + ``path`` (http:// is turned into ws://)."""
     from websockets.asyncio.client import connect
+    from websockets.typing import Subprotocol
 
     url = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + path
     # as the JS client does: the envelope's subprotocol, and a token as one (never in the URL)
-    protocols = ["mega.v1", *([f"bearer.{token}"] if token is not None else [])]
+    protocols = [Subprotocol("mega.v1")]
+    if token is not None:
+        protocols.append(Subprotocol(f"bearer.{token}"))
     ws = await connect(
         url,
-        subprotocols=protocols,  # type: ignore[arg-type]
+        subprotocols=protocols,
         additional_headers=dict(headers or {}),
         compression="deflate" if compression else None,
         max_size=None,
