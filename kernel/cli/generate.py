@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ._errors import handle_errors
 from ._project import load_project_app
+
+if TYPE_CHECKING:
+    from mega.app import App
 
 
 @handle_errors
@@ -67,13 +70,13 @@ def generate_command(
         typer.echo(f"{'overwrote' if path in existed else 'created'} {path.relative_to(root)}")
 
 
-def _print_list(app: object) -> None:
+def _print_list(app: App) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from mega.registry import BUILTIN_GENERATORS
 
-    generators = app.registry.generators  # type: ignore[attr-defined]
+    generators = app.registry.generators
     table = Table("generator", "owner", "description", box=None)
     for name in sorted(set(generators) | set(BUILTIN_GENERATORS)):
         if name in generators:
@@ -83,7 +86,7 @@ def _print_list(app: object) -> None:
             plugin = BUILTIN_GENERATORS[name]
             hint = (
                 f"enable plugin {plugin!r} to use"
-                if plugin in app.catalog.names  # type: ignore[attr-defined]
+                if plugin in app.catalog.names
                 else f"plugin {plugin!r} is not installed"
             )
             table.add_row(name, plugin, f"[dim]({hint})[/dim]")

@@ -48,7 +48,7 @@ def require(service: str) -> tuple[str, int]:
 async def delete_streams(prefix: str, *, server: str | None = None) -> list[str]:
     """Delete the JetStream streams whose names start with ``prefix`` (a test's own
     ``stream_prefix``); returns their names. Never pass a prefix other tests might use."""
-    import nats  # type: ignore[import-not-found, unused-ignore]
+    import nats
 
     if not prefix:
         raise ValueError("delete_streams needs a non-empty prefix")
