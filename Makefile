@@ -55,13 +55,17 @@ PYTEST_WORKERS ?= 3
 test: lint mongoeco
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# mypy cannot follow setuptools' editable import hook for the kernel/ -> mega remap, so it
-# type-checks the kernel through a symlink named after the package.
+# mypy cannot follow setuptools' editable import hook (kernel/ -> mega, plugins/ -> mega.plugins,
+# scaffolds/ -> mega.scaffolds), so it checks them through a symlink farm laid out as the installed
+# package: build/typecheck/mega/ holds a link to each kernel entry, plus plugins and scaffolds.
+# Rebuilt on every run, so a new kernel module is never missed; mypy names files by their
+# build/typecheck/mega/... path (kernel/... or plugins/... under the links).
 lint: venv
 	$(BIN)/ruff check kernel plugins tests bench contrib examples
 	$(BIN)/ruff format --check kernel plugins tests bench contrib examples
-	@mkdir -p build/typecheck && ln -sfn ../../kernel build/typecheck/mega
-	MYPYPATH=build/typecheck $(BIN)/mypy -p mega
+	@rm -rf build/typecheck && mkdir -p build/typecheck/mega
+	@for entry in kernel/* plugins scaffolds; do ln -s ../../../$$entry build/typecheck/mega/; done
+	MYPYPATH=build/typecheck:contrib/mega-duckdb $(BIN)/mypy -p mega -p mega_duckdb
 
 bench: venv
 	$(BIN)/python -m pip install --quiet -e '.[all,dev,bench]'
