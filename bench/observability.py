@@ -58,27 +58,34 @@ async def _drain(message) -> None:
     return None
 
 
+#: the GET /hello request, called as ASGI in-process
+SCOPE = {
+    "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+    "scheme": "http", "path": "/hello", "raw_path": b"/hello", "query_string": b"",
+    "root_path": "", "headers": [(b"host", b"bench")], "client": ("127.0.0.1", 1),
+    "server": ("127.0.0.1", 80),
+}  # fmt: skip
+
+
+async def receive() -> dict:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _hello_project(root: Path) -> None:
+    (root / "apps" / "main" / "routes").mkdir(parents=True)
+    (root / "apps" / "__init__.py").write_text("")
+    (root / "apps" / "main" / "__init__.py").write_text("")
+    (root / "apps" / "main" / "routes" / "hello.py").write_text(ROUTE)
+
+
 async def request_cpu(rounds: int, n: int) -> tuple[list[float], list[float]]:
     """CPU per request through mega's whole HTTP pipeline (middleware, routing, envelope),
     called as ASGI in-process — without uvicorn's HTTP parsing, so the share is conservative."""
     from mega.testing import boot_app
 
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/hello", "raw_path": b"/hello", "query_string": b"",
-        "root_path": "", "headers": [(b"host", b"bench")], "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }  # fmt: skip
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        (root / "apps" / "main" / "routes").mkdir(parents=True)
-        (root / "apps" / "__init__.py").write_text("")
-        (root / "apps" / "main" / "__init__.py").write_text("")
-        (root / "apps" / "main" / "routes" / "hello.py").write_text(ROUTE)
+        _hello_project(root)
         sys.path.insert(0, str(root))
         plain_cfg = {"app": {"name": "obs", "plugins": ["http"]}}
         metered_cfg = {
@@ -95,7 +102,7 @@ async def request_cpu(rounds: int, n: int) -> tuple[list[float], list[float]]:
                 for asgi, out in ((apps[0], bare), (apps[1], watched)):
                     started = time.process_time()
                     for _ in range(n):
-                        await asgi(dict(scope), receive, _drain)
+                        await asgi(dict(SCOPE), receive, _drain)
                     out.append((time.process_time() - started) / n * 1e6)
     return bare, watched
 
@@ -135,23 +142,10 @@ async def observers_cpu(rounds: int, n: int) -> dict[int, list[float]]:
     from plugins of their own (``mega_http_observer``): what the hook costs on the hot path."""
     from mega.testing import boot_app
 
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/hello", "raw_path": b"/hello", "query_string": b"",
-        "root_path": "", "headers": [(b"host", b"bench")], "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }  # fmt: skip
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
     counts = (0, 1, 3)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        (root / "apps" / "main" / "routes").mkdir(parents=True)
-        (root / "apps" / "__init__.py").write_text("")
-        (root / "apps" / "main" / "__init__.py").write_text("")
-        (root / "apps" / "main" / "routes" / "hello.py").write_text(ROUTE)
+        _hello_project(root)
         site = root / "site"
         site.mkdir()
         observers = _observer_site(site, max(counts))
@@ -167,7 +161,7 @@ async def observers_cpu(rounds: int, n: int) -> dict[int, list[float]]:
                 for k, asgi in apps.items():
                     started = time.process_time()
                     for _ in range(n):
-                        await asgi(dict(scope), receive, _drain)
+                        await asgi(dict(SCOPE), receive, _drain)
                     cpu[k].append((time.process_time() - started) / n * 1e6)
     return cpu
 

@@ -24,8 +24,8 @@ from typing import Any, Literal
 from .config import Config, find_project_root, load_config
 from .ctx import Ctx
 from .discovery import Catalog, LoadedPlugin
-from .errors import MegaConfigError, MegaError, MegaLifecycleError, MegaShutdownError
-from .hooks import Hooks
+from .errors import MegaConfigError, MegaLifecycleError, MegaShutdownError
+from .hooks import Hooks, blame
 from .loader import load_plugins
 from .log import add_log_sink, configure_logging, get_logger, remove_log_sink
 from .pluginmanager import maybe_await
@@ -123,6 +123,18 @@ class App:
     def ctx(self, **bindings: Any) -> Ctx:
         """A ``Ctx`` whose logger carries ``bindings`` (request_id=…, job_id=…)."""
         return Ctx(self, self.log.bind(**bindings) if bindings else self.log)
+
+    def extension(self, plugin: str, *, needed_by: str) -> Any:
+        """``extensions[plugin]``, or ``plugin.not_enabled`` saying what needs that plugin
+        (``app.extension("jobs", needed_by="run_job")``)."""
+        try:
+            return self.extensions[plugin]
+        except KeyError:
+            raise MegaConfigError(
+                "plugin.not_enabled",
+                f"{needed_by} needs the {plugin!r} plugin: add it to [app].plugins",
+                {"plugin": plugin},
+            ) from None
 
     def plugin_config(self, name: str) -> PluginConfig:
         """The validated ``[plugins.<name>]`` of an enabled plugin."""
@@ -232,19 +244,9 @@ class App:
             # the body's own error matters more; shutdown errors were logged by _stop
 
     async def _call(self, hook: str, plugin: LoadedPlugin) -> None:
-        try:
+        with blame(plugin.name, hook):
             for result in self.pm.call_one(hook, plugin.module, app=self):
                 await maybe_await(result)
-        except MegaError as exc:
-            exc.details.setdefault("plugin", plugin.name)
-            exc.details.setdefault("hook", hook)
-            raise
-        except Exception as exc:
-            raise MegaLifecycleError(
-                "lifecycle.hook_failed",
-                f"plugin {plugin.name!r} failed in {hook}: {type(exc).__name__}: {exc}",
-                {"plugin": plugin.name, "hook": hook, "cause": repr(exc)},
-            ) from exc
 
     async def _stop(self) -> list[tuple[str, BaseException]]:
         timeout_s = self.config.app.shutdown_timeout_ms / 1000

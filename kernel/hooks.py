@@ -80,9 +80,17 @@ class Hooks:
 def _call(
     plugin: str, hook: str, fn: Callable[..., Any], argnames: tuple[str, ...], kwargs: Any
 ) -> Any:
-    try:
+    with blame(plugin, hook):
         # like pluggy, an implementation takes the spec's arguments it names
         return fn(**{k: kwargs[k] for k in argnames if k in kwargs})
+
+
+@contextlib.contextmanager
+def blame(plugin: str, hook: str) -> Iterator[None]:
+    """Name ``plugin`` and ``hook`` in what the block raises: a ``MegaError`` gets them in its
+    details; anything else becomes ``lifecycle.hook_failed``, chained."""
+    try:
+        yield
     except MegaError as exc:
         exc.details.setdefault("plugin", plugin)
         exc.details.setdefault("hook", hook)

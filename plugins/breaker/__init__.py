@@ -86,14 +86,7 @@ plugin = PluginSpec(
 def breakers(ctx: Ctx | App) -> Breakers:
     """The app's ``Breakers`` (``breakers(ctx).get("payments")``)."""
     app = ctx if isinstance(ctx, App) else ctx.app
-    try:
-        found: Breakers = app.extensions["breaker"]
-    except KeyError:
-        raise MegaConfigError(
-            "plugin.not_enabled",
-            "breakers(ctx) needs the 'breaker' plugin: add it to [app].plugins",
-            {"plugin": "breaker"},
-        ) from None
+    found: Breakers = app.extension("breaker", needed_by="breakers(ctx)")
     return found
 
 

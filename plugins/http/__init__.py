@@ -89,16 +89,7 @@ def translate(app: App, locale: str, key: str, **variables: Any) -> str:
     """``key`` in ``locale`` from the app's catalogs (``apps/*/locales/server/<lang>.json``),
     outside a request: a job's e-mail, a schedule's report. Falls back like ``ctx.t``: the
     default locale, then ``[missing: key]``. Needs the http plugin enabled (not serving)."""
-    runtime = app.extensions.get("http")
-    if runtime is None:
-        from mega import MegaConfigError
-
-        raise MegaConfigError(
-            "plugin.not_enabled",
-            "translate() needs the 'http' plugin (it loads the locale catalogs): add it to "
-            "[app].plugins",
-            {"plugin": "http"},
-        )
+    runtime: HttpRuntime = app.extension("http", needed_by="translate() (it loads the catalogs)")
     return str(runtime.translations.translate(locale, key, variables))
 
 

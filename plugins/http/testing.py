@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from mega import MegaConfigError
-
 if TYPE_CHECKING:
     import httpx
 
@@ -64,13 +62,7 @@ async def serve_http(
 
 
 def _runtime(app: App) -> HttpRuntime:
-    found: HttpRuntime | None = app.extensions.get("http")
-    if found is None:
-        raise MegaConfigError(
-            "plugin.not_enabled",
-            "this helper needs the 'http' plugin: add it to [app].plugins",
-            {"plugin": "http"},
-        )
+    found: HttpRuntime = app.extension("http", needed_by="this test helper")
     return found
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from mega import MegaConfigError
-
 from .job import Job, JobCtx
 from .queue import encode
 from .retry import RetryPolicy, with_retry
@@ -22,12 +20,7 @@ async def run_job(app: App, job: type[Job], payload: Any, *, retries: bool = Fal
     enqueue would refuse fails here too. The first failure is raised; ``retries=True`` applies
     the job's retries and backoff first. Needs the ``jobs`` plugin enabled (no bus is used).
     """
-    if "jobs" not in app.extensions:
-        raise MegaConfigError(
-            "plugin.not_enabled",
-            "run_job needs the 'jobs' plugin: add it to [app].plugins",
-            {"plugin": "jobs"},
-        )
+    app.extension("jobs", needed_by="run_job")
     decoded = json.loads(encode(payload, what=f"run_job({job.__name__})"))
     instance = job()
     ctx = JobCtx(app, job.subject, 0, 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mega import Event, MegaConfigError
+from mega import Event
 
 if TYPE_CHECKING:
     from mega import App
@@ -18,13 +18,7 @@ async def fire_schedule(app: App, schedule: type | str) -> Event:
     The event is ``done`` (``event.result`` is what ``run`` returned), ``fail`` (``event.error``)
     or ``skip`` (``event.reason``). Needs the ``schedule`` plugin enabled.
     """
-    scheduler: Scheduler | None = app.extensions.get("schedule")
-    if scheduler is None:
-        raise MegaConfigError(
-            "plugin.not_enabled",
-            "fire_schedule needs the 'schedule' plugin: add it to [app].plugins",
-            {"plugin": "schedule"},
-        )
+    scheduler: Scheduler = app.extension("schedule", needed_by="fire_schedule")
     name = schedule if isinstance(schedule, str) else schedule.__name__
     event: Event = await scheduler.fire_now(name)
     return event
