@@ -66,6 +66,8 @@ lint: venv
 	@rm -rf build/typecheck && mkdir -p build/typecheck/mega
 	@for entry in kernel/* plugins scaffolds; do ln -s ../../../$$entry build/typecheck/mega/; done
 	MYPYPATH=build/typecheck:contrib/mega-duckdb $(BIN)/mypy -p mega -p mega_duckdb
+	cd examples/crud && MYPYPATH=../../build/typecheck $(abspath $(BIN))/mypy -p apps
+	cd examples/crud && MYPYPATH=../../build/typecheck:. $(abspath $(BIN))/mypy scripts/seed.py
 
 bench: venv
 	$(BIN)/python -m pip install --quiet -e '.[all,dev,bench]'

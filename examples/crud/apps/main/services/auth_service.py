@@ -11,7 +11,7 @@ from typing import Any
 
 from mega import Ctx
 from mega.plugins.auth import Identity, guard, passwords
-from mega.plugins.db import IntegrityViolation
+from mega.plugins.db import Database, IntegrityViolation
 
 from ..jobs.send_welcome import SendWelcome
 from ..models.user import User
@@ -26,7 +26,7 @@ from .password_policy import check_strength
 class AuthService:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
-        self.db = ctx.db()
+        self.db: Database = ctx.db()
         self.log = ctx.log.bind(service="auth")
 
     async def register(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mega import Ctx
+from mega.plugins.db import Database
 
 from ..models.board import Board
 from ..models.note import Note
@@ -18,7 +19,7 @@ from .log_service import LogService
 class BoardsService:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
-        self.db = ctx.db()
+        self.db: Database = ctx.db()
 
     async def all(self) -> list[dict[str, Any]]:
         boards = await self.db.find(Board, order_by="-id", limit=100)

@@ -7,14 +7,14 @@ import datetime as dt
 from typing import Any
 
 from mega import Ctx
-from mega.plugins.db import DbError, ensure_partitions
+from mega.plugins.db import Database, DbError, ensure_partitions
 
 from ..models.log import Log
 
 
 class LogService:
     def __init__(self, ctx: Ctx) -> None:
-        self.db = ctx.db()
+        self.db: Database = ctx.db()
 
     async def write(self, action: str, user_id: int | None = None, **detail: Any) -> None:
         row = {

@@ -9,7 +9,7 @@ from typing import Any
 
 from mega import Ctx
 from mega.plugins.auth import passwords
-from mega.plugins.db import Page
+from mega.plugins.db import Database, Page
 
 from ..models.user import User
 from ..models.user_level import UserLevel
@@ -36,7 +36,7 @@ def public(row: dict[str, Any]) -> dict[str, Any]:
 class UsersService:
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
-        self.db = ctx.db()
+        self.db: Database = ctx.db()
 
     async def references(self) -> dict[str, list[dict[str, Any]]]:
         return {
