@@ -54,7 +54,16 @@ from .queue import (
 )
 from .retry import Backoff
 from .runtime import Jobs
-from .transport import Published, SubjectStats
+from .transport import (
+    Consumer,
+    ConsumerConfig,
+    DeadLetter,
+    Delivery,
+    JobBus,
+    Published,
+    StreamLimits,
+    SubjectStats,
+)
 from .workers import Worker, WorkerPools
 
 
@@ -291,9 +300,14 @@ __all__ = [
     "EVENTS",
     "FAIL_PHASES",
     "Backoff",
+    "Consumer",
+    "ConsumerConfig",
     "Consumption",
+    "DeadLetter",
     "DeadLetterNotFound",
+    "Delivery",
     "Job",
+    "JobBus",
     "JobCtx",
     "JobDeliveriesExhaustedError",
     "JobError",
@@ -311,6 +325,7 @@ __all__ = [
     "OutboxStorage",
     "Outboxed",
     "Published",
+    "StreamLimits",
     "SubjectStats",
     "Worker",
     "WorkerBusyError",
