@@ -1,4 +1,4 @@
-"""OpenAPI 3.1 from the compiled routes, at ``/openapi.json``, plus a docs page.
+"""OpenAPI 3.1 from the compiled routes, at ``/openapi.json``, plus a docs page (docs_ui.py).
 
 Parameters and bodies come from the same pydantic models that validate requests, so the schema
 cannot drift from what the server accepts. Every operation documents the envelope: ``200`` with
@@ -8,7 +8,6 @@ envelope for 4xx/5xx.
 
 from __future__ import annotations
 
-import html
 import inspect
 import typing
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route as StarletteRoute
 
 from .handlers import Compiled
@@ -191,7 +190,8 @@ def _return_annotation(handler: Any) -> Any:
 def openapi_routes(
     app: App, settings: HttpSettings, holder: dict[str, Any]
 ) -> list[StarletteRoute]:
-    """``/openapi.json`` and the docs page; ``holder["compiled"]`` is filled after the build."""
+    """``/openapi.json`` and the docs page (``docs_ui.py``); ``holder["compiled"]`` is filled
+    after the build."""
     if not settings.openapi:
         return []
     cache: dict[str, Response] = {}
@@ -204,24 +204,9 @@ def openapi_routes(
             cache["json"] = Response(to_json(body), media_type="application/json")
         return cache["json"]
 
-    async def docs(request: Request) -> Response:
-        rows = "".join(
-            f"<tr><td><code>{c.route.method}</code></td><td><code>{html.escape(c.route.path)}"
-            f"</code></td><td>{html.escape(c.route.name)}</td>"
-            f"<td>{html.escape(_summary(c.route.handler))}</td></tr>"
-            for c in holder["compiled"]
-        )
-        page = (
-            f"<!doctype html><html><head><meta charset='utf-8'><title>"
-            f"{html.escape(app.config.app.name)} API</title></head><body>"
-            f"<h1>{html.escape(app.config.app.name)} API</h1>"
-            f"<p>Machine-readable: <a href='/openapi.json'>/openapi.json</a> (OpenAPI 3.1)"
-            f"</p><table><tr><th>method</th><th>path</th><th>name</th><th>summary</th></tr>"
-            f"{rows}</table></body></html>"
-        )
-        return HTMLResponse(page)
-
     routes = [StarletteRoute("/openapi.json", document, methods=["GET"], name="openapi")]
     if settings.docs_path:
-        routes.append(StarletteRoute(settings.docs_path, docs, methods=["GET"], name="docs"))
+        from .docs_ui import docs_routes
+
+        routes += docs_routes(app, settings, holder)
     return routes

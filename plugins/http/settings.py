@@ -106,6 +106,9 @@ class HttpSettings(PluginConfig):
     #: serve /openapi.json and the docs page at docs_path ("" turns the page off)
     openapi: bool = True
     docs_path: str = "/docs"
+    #: the page at docs_path: "swagger" (Swagger UI with "Try it out", from the ``docs`` extra;
+    #: the table when that is not installed) or "table" (the operations, no scripts)
+    docs_ui: Literal["swagger", "table"] = "swagger"
     #: "module:attribute" of middleware run around every route, in order
     middleware: tuple[str, ...] = ()
     #: a template (``apps/*/views/<error_page>``) rendered instead of the JSON error envelope
