@@ -64,8 +64,9 @@ BUILTIN_DRIVERS: dict[str, frozenset[str]] = {
 #: when one is configured while its plugin is not enabled)
 BUILTIN_KINDS: dict[str, str] = {"presence": "ws"}
 #: the kernel's own commands (mega.cli.KERNEL_COMMANDS) and those first-party plugins register
-BUILTIN_COMMANDS = frozenset({"new", "g", "run", "plugins", "console", "dev"}) | frozenset(
-    {"serve", "routes", "worker", "jobs", "migrate", "schedule"}
+BUILTIN_COMMANDS = frozenset(
+    {"new", "g", "run", "plugins", "console", "dev", "test"}
+    | {"serve", "routes", "worker", "jobs", "migrate", "schedule"}
 )
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from . import console, dev, generate, new, plugins, run
+from . import console, dev, generate, new, plugins, run, test
 from ._errors import fail, handle_errors
 from ._project import load_project_app
 
@@ -63,12 +63,16 @@ def build_cli() -> typer.Typer:
     cli.command("run")(run.run_command)
     cli.command("console")(console.console_command)
     cli.command("dev")(dev.dev_command)
+    # what follows mega's own options goes to pytest as it is
+    cli.command(
+        "test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+    )(test.test_command)
     cli.add_typer(plugins.plugins_cli, name="plugins")
     return cli
 
 
 #: commands the CLI itself defines (the registry's reserved command names are a wider set)
-KERNEL_COMMANDS = frozenset({"new", "g", "run", "plugins", "console", "dev"})
+KERNEL_COMMANDS = frozenset({"new", "g", "run", "plugins", "console", "dev", "test"})
 
 
 #: the help panel listing the commands of the project's enabled plugins

@@ -51,8 +51,10 @@ def console_command(
     ] = False,
     root: Annotated[Path | None, typer.Option("--root", help="Project directory.")] = None,
 ) -> None:
-    """A Python shell with the app booted (as a tool: no jobs consumed, no schedule fires):
-    top-level await; app, ctx and the project's models, jobs and services by name."""
+    """A Python shell on the booted app: top-level await; app, ctx, models, jobs, services.
+
+    The app boots as a tool: no job is consumed and no schedule fires unless you do it.
+    """
     from mega.project import project_app
 
     app = project_app(root, tool=True)

@@ -65,8 +65,10 @@ def dev_command(
     ] = False,
     root: Annotated[Path | None, typer.Option("--root", help="Project directory.")] = None,
 ) -> None:
-    """Serve HTTP, run the worker and schedules, restart them on every edit; a broken edit
-    keeps the previous version running until it is fixed."""
+    """Serve, run the worker and schedules for development; restart them on every edit.
+
+    A broken edit is printed and the previous version keeps running until it is fixed.
+    """
     from mega.config import find_project_root
     from mega.errors import MegaConfigError
 
