@@ -17,6 +17,7 @@ from . import hooks
 from .channel import Channel, ChannelCtx, ChannelError, UnknownEvent
 from .connection import Connection
 from .endpoint import issue_token, load_authenticate, serve_socket
+from .hooks import FrameCodec
 from .hub import EVENTS, Hub, Stats
 from .links import Link, LocalLink, LocalLinkOptions, NatsLink, NatsLinkOptions
 from .presence import Presence, PresenceError
@@ -152,6 +153,7 @@ async def mega_after_boot(app: App) -> None:
     hub = hub_of(app)
     for listeners in app.hooks.collect("mega_ws_listeners", app=app):
         hub.events.attach(listeners)
+    hub.codecs = tuple(app.hooks.collect("mega_ws_frame_codec", app=app))
     await hub.start()
 
 
@@ -166,6 +168,7 @@ __all__ = [
     "ChannelCtx",
     "ChannelError",
     "Connection",
+    "FrameCodec",
     "Hub",
     "LocalLink",
     "LocalLinkOptions",

@@ -104,6 +104,7 @@ class Connection:
         "_send",
         "assigns",
         "closed",
+        "encode",
         "id",
         "identity",
         "joined",
@@ -125,8 +126,11 @@ class Connection:
         rate: RateLimit,
         stats: Any,
         on_overflow: Callable[[Connection], None],
+        encode: Callable[[str], str] | None = None,
     ) -> None:
         self.id = conn_id
+        #: the socket's frame codec's encode (mega_ws_frame_codec), or None
+        self.encode = encode
         self.identity = identity
         self.assigns: dict[str, Any] = {}
         self.log = log
@@ -145,6 +149,8 @@ class Connection:
         """Queue one text frame for this client; never blocks, never raises."""
         if self.closed:
             return
+        if self.encode is not None:
+            frame = self.encode(frame)
         if self._flushing is not None:
             self._backlog.append(frame)
             self._backlog_bytes += len(frame)

@@ -23,6 +23,7 @@ from mega.plugins.http import HttpSettings
 
 from . import envelope
 from .channel import ChannelCtx
+from .codec import open_codec
 from .connection import Connection, Joined, RateLimit
 
 if TYPE_CHECKING:
@@ -165,6 +166,13 @@ async def serve_socket(hub: Hub, scope: Any, receive: Any, send: Any) -> None:
             hub,
         )
         return
+    codec = None
+    if hub.codecs:  # mega_ws_frame_codec: opened before authentication, which may use it
+        try:
+            codec = open_codec(hub.codecs, scope)
+        except MegaError as exc:
+            await _refuse(scope, send, exc.http_status, exc.code, exc.message, hub)
+            return
     try:
         identity = await identify(hub, http_conn)
     except MegaError as exc:
@@ -201,12 +209,15 @@ async def serve_socket(hub: Hub, scope: Any, receive: Any, send: Any) -> None:
         rate=RateLimit(settings.rate_limit_per_s, settings.rate_limit_burst),
         stats=hub.stats,
         on_overflow=overflow,
+        encode=None if codec is None else codec.encode,
     )
     hub.connections[conn_id] = conn
     hub.stats.connects += 1
     if hub.events.listening["connect"]:
         hub.events.emit("connect", conn=conn_id, identity=identity)
-    reader = asyncio.ensure_future(_read(hub, conn, receive))
+    reader = asyncio.ensure_future(
+        _read(hub, conn, receive, None if codec is None else codec.decode)
+    )
     try:
         await asyncio.wait((reader, stop), return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -234,7 +245,12 @@ def _reason(reader: asyncio.Task[str], conn: Connection) -> str:
     return reader.result()
 
 
-async def _read(hub: Hub, conn: Connection, receive: Any) -> str:
+async def _read(
+    hub: Hub,
+    conn: Connection,
+    receive: Any,
+    decode: Callable[[str | bytes], Awaitable[str | bytes]] | None = None,
+) -> str:
     limit = hub.settings.max_message_bytes
     while True:
         message = await receive()
@@ -250,6 +266,12 @@ async def _read(hub: Hub, conn: Connection, receive: Any) -> str:
             await conn.close(envelope.CLOSE_TOO_BIG, reason)
             return "too_big"
         hub.stats.messages_in += 1
+        if decode is not None:
+            try:
+                data = await decode(data)
+            except MegaError as exc:
+                conn.error(None, None, exc.code, exc.message, exc.to_dict()["details"])
+                continue
         try:
             frame = envelope.decode(data)
         except envelope.MalformedFrame as exc:

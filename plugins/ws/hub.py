@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from .channel import Channel
     from .connection import Connection, Joined
+    from .hooks import OpenCodec
     from .settings import WsSettings
 
 EVENTS = (
@@ -102,6 +103,8 @@ class Hub:
         self.closing = False
         #: ``[plugins.ws] authenticate``, loaded at boot (None: the built-in)
         self.authenticate: Any = None
+        #: the mega_ws_frame_codec openers, collected at boot (none: frames pay nothing)
+        self.codecs: tuple[OpenCodec, ...] = ()
         self.link: Any = None
         prefix = f"mega.ws.{re.sub(r'[^A-Za-z0-9_-]', '_', app.config.app.name)}"
         self.subject_all = prefix
