@@ -104,16 +104,52 @@ def up(
     lock_timeout: LockOption = 60.0,
 ) -> None:
     """Apply pending migrations (and resume a partial one), in order."""
-
-    def progress(name: str, done: int, total: int) -> None:
-        bar = "#" * int(20 * done / max(total, 1))
-        typer.echo(f"\r  {name} [{bar:<20}] {done}/{total} ops", nl=done == total)
+    progress = UpProgress(sys.stderr.isatty())
 
     async def work(migrator: Any, _db: Any) -> list[str]:
-        return list(await migrator.up(to, progress=progress))
+        try:
+            return list(await migrator.up(to, progress=progress.op, planned=progress.plan))
+        finally:
+            progress.close()
 
     applied = _with_migrator(db, lock_timeout, work)
     typer.echo(f"applied {len(applied)} migration(s)" if applied else "nothing to apply")
+
+
+class UpProgress:
+    """``migrate up``'s progress on stderr: a bar over the migrations on a TTY; elsewhere one
+    plain line per migration applied."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self._bar: Any = None
+        self._task: Any = None
+
+    def plan(self, names: list[str]) -> None:
+        if not (self.tty and names):
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            console=Console(stderr=True),
+        )  # fmt: skip
+        self._bar.start()
+        self._task = self._bar.add_task("migrating", total=len(names))
+
+    def op(self, name: str, done: int, total: int) -> None:
+        if self._bar is None:
+            if done == total:
+                typer.echo(f"  applied {name} ({total} ops)", err=True)
+            return
+        self._bar.update(self._task, description=f"{name} ({done}/{total} ops)")
+        if done == total:
+            self._bar.advance(self._task)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 @migrate_cli.command("down")

@@ -156,8 +156,17 @@ class Migrator:
                     {"migration": m.name, "expected": record["checksum"], "actual": m.checksum},
                 )
 
-    async def up(self, to: str | None = None, progress: Progress | None = None) -> list[str]:
-        """Apply pending (and resume partial) migrations in order, up to and including ``to``."""
+    async def up(
+        self,
+        to: str | None = None,
+        progress: Progress | None = None,
+        planned: Callable[[list[str]], None] | None = None,
+    ) -> list[str]:
+        """Apply pending (and resume partial) migrations in order, up to and including ``to``.
+
+        ``planned`` is told the names about to be applied once the lock is held (a progress
+        bar's length); ``progress`` each migration's ops as they run.
+        """
         if to is not None and to not in self.by_name:
             raise MegaConfigError(
                 "migrate.unknown",
@@ -168,13 +177,18 @@ class Migrator:
         async with self.db.migration_lock(timeout_s=self.lock_timeout_s):
             records = await self._records()
             self._refuse_edited(records)
+            pending = []
             for m in self.migrations:
                 record = records.get(m.name)
                 if record is None or record["ops_done"] < record["ops_total"]:
-                    await self._apply(m, record, progress)
-                    applied.append(m.name)
+                    pending.append(m)
                 if m.name == to:
                     break
+            if planned is not None:
+                planned([m.name for m in pending])
+            for m in pending:
+                await self._apply(m, records.get(m.name), progress)
+                applied.append(m.name)
         return applied
 
     async def _apply(
