@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mega.testing.services import free_port
+
 DOC = Path(__file__).resolve().parents[1] / "docs" / "quickstart.md"
 BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.S | re.M)
 TITLE = re.compile(r'title="([^"]+)"')
@@ -38,6 +40,8 @@ def test_the_quickstart_runs_as_written(tmp_path, mega):
     assert "mega migrate up" in script and 'title="' not in script
     env = mega.env()
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    # `mega dev --once` listens on [plugins.http] port: a port of the test's own, not 8000
+    env["MEGA__PLUGINS__HTTP__PORT"] = str(free_port())
     result = subprocess.run(
         ["bash", "-c", script],
         cwd=tmp_path,
@@ -53,7 +57,8 @@ def test_the_quickstart_runs_as_written(tmp_path, mega):
     assert " passed" in out and " failed" not in out
     assert "/products/{item_id}" in out  # mega routes
     assert "NightlyReport" in out  # mega schedule list
-    assert "SendReceipt" in out  # mega jobs status
+    assert re.search(r"SendReceipt +main\.send_receipt +1 ", out)  # enqueued by the console
     assert "shop: booted" in out  # mega run --once
+    assert re.search(r"shop: serving http://127\.0\.0\.1:\d+ \(web pid \d+, worker pid", out)
     project = tmp_path / "shop"
     assert (project / ".mega" / "app.sqlite3").is_file()
