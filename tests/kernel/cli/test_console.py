@@ -49,6 +49,7 @@ class PriceService:
 """
 
 PROMPT = ">>> "
+ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 
 
 class Terminal:
@@ -84,7 +85,8 @@ class Terminal:
                     chunk = b""
                 if not chunk:
                     raise AssertionError(f"the process ended before {pattern!r}:\n{self.seen}")
-                self.seen += chunk.decode(errors="replace").replace("\r\n", "\n")
+                text = ANSI.sub("", chunk.decode(errors="replace"))
+                self.seen += text.replace("\r\n", "\n")
 
     def send(self, line: str) -> None:
         os.write(self.fd, line.encode() + b"\n")
@@ -146,7 +148,7 @@ def test_the_shell_queries_the_database_and_enqueues_without_consuming(
     mega, shop, terminals, tmp_path
 ):
     marker = tmp_path / "ran.txt"
-    term = terminals(shop, mega.env() | {"TERM": "dumb"})
+    term = terminals(shop, mega.env() | {"TERM": "dumb"}, "--plain")
     banner = term.expect(re.escape(PROMPT))
     assert "booted as a tool" in banner
     assert "Product" in banner and "SendReceipt" in banner and "PriceService" in banner
@@ -177,7 +179,7 @@ def test_ctrl_d_leaves_the_shell_and_shuts_the_app_down(mega, project, terminals
     )
     enable("marker")
     marker = project / "marker.txt"
-    term = terminals(project, mega.env() | {"MARKER": str(marker)})
+    term = terminals(project, mega.env() | {"MARKER": str(marker)}, "--plain")
     term.expect(re.escape(PROMPT))
     assert term.run("await ctx.cache().set('k', 41)").strip() == ""
     assert term.run("await ctx.cache().get('k') + 1").strip() == "42"
@@ -213,3 +215,18 @@ def test_command_that_raises_exits_1_with_the_error(mega, shop):
 def test_console_outside_a_project_says_what_is_missing(mega):
     result = mega("console", "-c", "1", ok=False)
     assert result.returncode == 1 and "error[config.not_found]" in result.stderr
+
+
+def test_ipython_runs_awaits_on_the_apps_loop(mega, project, terminals):
+    ipython = pytest.importorskip("IPython")
+    where = str(Path(ipython.__file__).parent.parent)
+    env = mega.env() | {"TERM": "dumb"}
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], where])
+    term = terminals(project, env)
+    assert "booted as a tool" in term.expect(r"In \[1\]")
+    term.send("await ctx.cache().set('k', 41)\r")
+    term.expect(r"In \[2\]")
+    term.send("await ctx.cache().get('k') + 1\r")
+    term.expect(r"Out\[2\]: 42")
+    term.send("exit()\r")
+    assert term.wait() == 0
