@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mega import MegaError
-
 from . import errors
 from .crypto import HEADER, MEDIA_TYPE, Envelope, request_aad, response_aad
 from .runtime import SCOPE_KEY, Peer, peer_of
@@ -181,6 +179,3 @@ class RequireSecure:
     def before(self, ctx: Any) -> None:
         if peer_of(ctx) is None:
             raise errors.required(f"route {ctx.request.method} {ctx.request.url.path}")
-
-
-__all__ = ["MegaError", "RequireSecure", "SecureMiddleware", "request_target"]
