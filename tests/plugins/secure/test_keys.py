@@ -118,7 +118,9 @@ async def test_a_forged_or_expired_ticket_is_refused(secure_app, keys):
 
 async def test_a_bad_public_key_is_a_400(secure_app, keys):
     async with secure_app(secure_config(keys)) as (_app, client):
-        for alg, key in (("x25519", "A" * 42), ("p256", "B" * 87), ("x25519", "!" * 43)):
+        zero = b64(bytes(32))  # a small-order point: the shared secret would be all zeros
+        cases = (("x25519", "A" * 42), ("p256", "B" * 87), ("x25519", "!" * 44), ("x25519", zero))
+        for alg, key in cases:
             answer = await client.post("/secure/handshake", json={"alg": alg, "public_key": key})
             assert answer.status_code == 400, answer.text
             assert answer.json()["error"]["code"] == "secure.bad_public_key"
