@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import json
 import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -31,6 +28,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ._errors import handle_errors
+from .devlog import Output
+from .devproxy import Proxy
 
 if TYPE_CHECKING:
     from mega.app import App
@@ -42,11 +41,6 @@ WATCHED_FILES = frozenset({"mega.toml", ".env"})
 RUN_READY = "running; press Ctrl-C"
 #: how long a new child may take to come up before it counts as failed
 START_TIMEOUT_S = 60.0
-UNAVAILABLE = (
-    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"connection: close\r\ncontent-length: 52\r\n\r\n"
-    b"mega dev: the app is not running; see its terminal\n"
-)
 
 
 @handle_errors
@@ -80,7 +74,7 @@ def dev_command(
             "this inside a project, or create one with `mega new <project>`",
         )
     environ = dict(os.environ)  # before anything loads .env: children read the file anew
-    first = plan(found, environ, worker=worker)  # a broken config stops here, with its error
+    first = make_plan(found, environ, worker=worker)  # a broken config stops here, with its error
     supervisor = Supervisor(
         found,
         environ,
@@ -105,7 +99,7 @@ class Plan:
     stop_timeout: float = 35.0
 
 
-def plan(root: Path, environ: dict[str, str], *, worker: bool) -> Plan:
+def make_plan(root: Path, environ: dict[str, str], *, worker: bool) -> Plan:
     """Build (never boot) the app: every config check runs. Raises its ``MegaError``."""
     from mega.app import App
 
@@ -217,134 +211,6 @@ async def _answers(port: int) -> bool:
     return True
 
 
-class Proxy:
-    """The port users open: each connection is piped to the server running now, so a new
-    server can start (on a port of its own) while the old one still answers."""
-
-    def __init__(self) -> None:
-        self.target: int | None = None
-        self.server: asyncio.Server | None = None
-
-    async def listen(self, host: str, port: int) -> None:
-        self.server = await asyncio.start_server(self._handle, host, port)
-
-    async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            # connections still open end with their servers (Server.wait_closed would
-            # wait for them in 3.12+)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        target = self.target
-        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        if target is not None:
-            with contextlib.suppress(OSError):
-                upstream = await asyncio.open_connection("127.0.0.1", target)
-        if upstream is None:
-            writer.write(UNAVAILABLE)
-            with contextlib.suppress(OSError):
-                await writer.drain()
-            writer.close()
-            return
-        up_reader, up_writer = upstream
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except OSError:
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            if writer.can_write_eof():
-                writer.write_eof()
-            else:
-                writer.close()
-        if reader.at_eof():
-            writer.close()
-
-
-class Output:
-    """Where the supervisor and its children write: compact lines on a TTY; the children's
-    lines as they are (JSON) elsewhere, so a log collector still reads them."""
-
-    LEVELS: dict[str, str] = {
-        "debug": "blue", "info": "green", "warning": "yellow", "error": "red", "critical": "red"
-    }  # fmt: skip
-    #: fields each line has anyway, or that the compact form shows in its own place
-    SKIP = frozenset({"event", "level", "timestamp", "app", "logger", "exception"})
-    #: loggers whose info lines are lifecycle chatter ("Uvicorn running on <its inner port>")
-    QUIET_LOGGERS = frozenset({"uvicorn.error"})
-
-    def __init__(self, tty: bool, write: Callable[[str], None] | None = None) -> None:
-        self.tty = tty
-        self._write = write or self._stderr
-
-    @staticmethod
-    def _stderr(text: str) -> None:
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-
-    def say(self, message: str) -> None:
-        """A line of the supervisor's own."""
-        prefix = typer.style("dev", fg="cyan", bold=True) if self.tty else "dev"
-        self._write(f"{prefix}: {message}")
-
-    def child_line(self, label: str, text: str) -> None:
-        if not self.tty:
-            self._write(text)
-            return
-        line = self.compact(label, text)
-        if line is not None:
-            self._write(line)
-
-    def compact(self, label: str, text: str) -> str | None:
-        """``12:03:04 web    info  http.request method=GET path=/ status=200``; None for the
-        server's own start/stop chatter (the supervisor says where it serves)."""
-        try:
-            event = json.loads(text)
-        except ValueError:
-            event = None
-        tag = typer.style(f"{label:<6}", fg="magenta")
-        if not isinstance(event, dict) or "event" not in event:
-            return f"{_clock(None)} {tag} {text}"
-        level = str(event.get("level", "info"))
-        if level == "info" and event.get("logger") in self.QUIET_LOGGERS:
-            return None
-        fields = " ".join(f"{k}={_short(v)}" for k, v in event.items() if k not in self.SKIP)
-        line = (
-            f"{_clock(event.get('timestamp'))} {tag} "
-            f"{typer.style(f'{level:<5}', fg=self.LEVELS.get(level, 'white'))} "
-            f"{event['event']}{' ' + typer.style(fields, dim=True) if fields else ''}"
-        )
-        for problem in event.get("exception") or []:
-            if isinstance(problem, dict):
-                frames = problem.get("frames") or [{}]
-                where = frames[-1]
-                line += (
-                    f"\n    {problem.get('exc_type')}: {problem.get('exc_value')}"
-                    f"  ({where.get('filename')}:{where.get('lineno')})"
-                )
-        return line
-
-
-def _clock(timestamp: Any) -> str:
-    """Local ``HH:MM:SS`` of an ISO timestamp (or now)."""
-    try:
-        moment = dt.datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
-    except ValueError:
-        moment = dt.datetime.now(dt.UTC)
-    return typer.style(moment.astimezone().strftime("%H:%M:%S"), dim=True)
-
-
-def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
 class Supervisor:
     """Runs the plan's children, watches the project, swaps in new versions."""
 
@@ -378,13 +244,12 @@ class Supervisor:
 
     def _children(self, plan: Plan) -> tuple[Child, list[Child]]:
         python = [sys.executable, "-m", "mega"]
-        main_command = plan.commands[0]
         if plan.serves:
             port = free_port()
             main = Child("web", [*python, "serve", "--host", "127.0.0.1", "--port", str(port)],
                          port=port)  # fmt: skip
         else:
-            main = Child("app", [*python, *main_command], ready_text=RUN_READY)
+            main = Child("app", [*python, *plan.commands[0]], ready_text=RUN_READY)
         others = [Child(c[0], [*python, *c]) for c in plan.commands[1:]]
         return main, others
 
@@ -430,7 +295,7 @@ class Supervisor:
         ):
             paths = sorted({str(Path(p).relative_to(self.root)) for _, p in changes})
             try:
-                new = plan(self.root, self.environ, worker=self.worker)
+                new = make_plan(self.root, self.environ, worker=self.worker)
             except Exception as exc:
                 self._config_failed(exc, paths)
                 continue

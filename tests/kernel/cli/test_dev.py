@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from mega.cli.dev import Output
+from mega.cli.devlog import Output
 from mega.testing.services import free_port
 
 ROUTE = """
