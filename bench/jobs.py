@@ -14,7 +14,7 @@ Same NATS server (127.0.0.1:4222), same payloads ({"i": n}, JSON), interleaved r
     Target: mega c=32 >= 2x FastStream.
 (e) the local (SQLite) driver: enqueue, enqueue_many and worker c=1/c=32 jobs/s (figures).
 (f) ctx.workers.run of a trivial task on a 2-process pool vs a bare ProcessPoolExecutor(2)
-    with loop.run_in_executor, 8 callers in flight: tasks/s (figures, ratio informational).
+    with loop.run_in_executor, 8 callers in flight: tasks/s. Target >= 0.9, isolation kept.
 (g) the outbox (bench/_bench_outbox.py): one row inserted and one job enqueued inside a
     transaction (published after the commit) vs the row inserted in a transaction and the job
     enqueued after it (a direct publish), on PostgreSQL + NATS. Target >= 0.8x; SQLite + the
@@ -332,6 +332,7 @@ def main() -> None:
         "worker_c32_cpu_overhead_us": med(r["mega_cpu32"]) - med(r["raw_cpu32"]),
         "worker_c32_vs_faststream": ratio(r["mega_c32"], r["faststream"]),
         "enqueue_in_tx_vs_insert_then_publish": ratio(outbox_pg["outbox"], outbox_pg["plain"]),
+        "pool_vs_bare_executor": ratio(pools["mega"], pools["bare"]),
     }
     targets = {
         "enqueue_vs_raw": ">=0.9",
@@ -341,6 +342,8 @@ def main() -> None:
         "worker_c32_cpu_overhead_us": "<=12",
         "worker_c32_vs_faststream": ">=2",
         "enqueue_in_tx_vs_insert_then_publish": ">=0.8",
+        # ctx.workers.run keeps per-task crash and timeout isolation at the executor's pace
+        "pool_vs_bare_executor": ">=0.9",
     }
     figures = {f"{k}_per_s" if "cpu" not in k else f"{k}_us_per_job": round(med(v), 1)
                for k, v in r.items()}  # fmt: skip
@@ -353,7 +356,6 @@ def main() -> None:
     )
     figures["pool_bare_tasks_per_s"] = round(med(pools["bare"]), 1)
     figures["pool_mega_tasks_per_s"] = round(med(pools["mega"]), 1)
-    figures["pool_mega_vs_bare"] = round(ratio(pools["mega"], pools["bare"]), 3)
     figures["pool_overhead_us_per_task"] = round(
         (1 / med(pools["mega"]) - 1 / med(pools["bare"])) * 1e6, 1
     )

@@ -111,6 +111,39 @@ async def test_a_task_past_its_timeout_is_killed_and_its_process_replaced(worker
     assert await pools.run(workers.Compute, 4) == 16
 
 
+async def test_a_task_queued_behind_a_crash_never_started_and_runs_elsewhere(workers, pools):
+    # a slot holds the running task and the next (pipelining): when the running one crashes,
+    # only it fails; the one queued behind it in that process runs on another
+    pool = pools.pool(workers.Compute)
+    await asyncio.gather(*(pools.run(workers.Compute, 0.0) for _ in range(2)))  # warm
+    crash = asyncio.ensure_future(pools.run(workers.Compute, "crash"))
+    others = [asyncio.ensure_future(pools.run(workers.Compute, n)) for n in range(1, 6)]
+    await asyncio.sleep(0)
+    assert max(len(slot.tasks) for slot in pool._slots) == 2  # queued behind, in a process
+    with pytest.raises(WorkerCrashedError):
+        await crash
+    assert await asyncio.gather(*others) == [n * n for n in range(1, 6)]
+
+
+async def test_a_timeout_counts_from_the_tasks_own_start_not_its_wait(workers, pools):
+    # four 0.6 s tasks on 2 processes with a 1 s timeout: the second of each process waits 0.6 s
+    # in its slot first, and must not be timed out for it
+    results = await asyncio.gather(
+        *(pools.run(workers.Compute, 0.6, timeout_ms=1_000) for _ in range(4))
+    )
+    assert results == [0.6] * 4
+
+
+async def test_a_timed_out_task_fails_alone_and_the_one_behind_it_still_runs(workers, pools):
+    slow = [asyncio.ensure_future(pools.run(workers.Compute, 30.0, timeout_ms=400))
+            for _ in range(2)]  # fmt: skip
+    behind = [asyncio.ensure_future(pools.run(workers.Compute, n)) for n in (3, 4)]
+    for task in slow:
+        with pytest.raises(WorkerTimeoutError):
+            await task
+    assert await asyncio.gather(*behind) == [9, 16]
+
+
 async def test_thread_pool_timeout_abandons_the_thread(workers, pools):
     with pytest.raises(WorkerTimeoutError, match="abandoned"):
         await pools.run(workers.Threaded, 0.5, timeout_ms=100)
