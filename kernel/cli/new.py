@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from collections import deque
 from pathlib import Path
 from typing import Annotated
 
@@ -93,6 +90,10 @@ PIP_PROGRESS = ("Collecting", "Downloading", "Installing", "Successfully", "Buil
 def install_dependencies(root: Path) -> None:
     """``pip install`` the project's requirements into this interpreter, with progress; on
     failure pip's last lines are printed and mega exits with pip's status."""
+    import subprocess
+    import sys
+    from collections import deque
+
     from .progress import step
 
     wanted = requirements(root)

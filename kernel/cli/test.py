@@ -9,11 +9,9 @@ them. Then pytest runs with the remaining arguments, and its exit status is ``me
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple
-from urllib.parse import urlsplit
 
 import typer
 
@@ -110,6 +108,8 @@ def _addresses(options: Any) -> Any:
 
 
 def _of_url(url: str) -> tuple[str, str, int] | None:
+    from urllib.parse import urlsplit
+
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -152,6 +152,8 @@ def run_pytest(root: Path, args: list[str]) -> int:
     """pytest in this interpreter, run in the project's directory (its testpaths apply, and
     the ``app`` fixture boots the project at pytest's rootdir); its exit status. Paths given
     relative to where ``mega test`` runs are passed as absolute ones."""
+    import subprocess
+
     argv = [sys.executable, "-m", "pytest"]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         argv += ["-p", "mega.testing.pytest_plugin"]  # mega's fixtures, named explicitly
