@@ -22,7 +22,13 @@ from mega import MegaError, MegaValidationError
 JSON = "application/json"
 
 
+#: statuses that carry no body (RFC 9110): an envelope after them would corrupt the stream
+BODYLESS = frozenset({204, 205, 304})
+
+
 def ok(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    if status in BODYLESS:
+        return Response(None, status, headers)
     return Response(to_json({"ok": True, "data": data}), status, headers, JSON)
 
 

@@ -38,9 +38,12 @@ class UsersController:
 
     async def crash(self, ctx: HttpCtx):
         raise RuntimeError("secret internals")
+
+    async def forget(self, ctx: HttpCtx, user_id: int) -> None:
+        ctx.status = 204
 '''
 ROUTES = """
-from mega.plugins.http import get, post
+from mega.plugins.http import delete, get, post
 from apps.main.controllers.users import UsersController
 
 routes = [
@@ -50,6 +53,7 @@ routes = [
     get("/plain", UsersController.plain, name="plain"),
     get("/teapot", UsersController.teapot, name="teapot"),
     get("/crash", UsersController.crash, name="crash"),
+    delete("/sessions/{user_id}", UsersController.forget, name="users.forget"),
 ]
 """
 FILES = {"apps/main/controllers/users.py": CONTROLLER, "apps/main/routes/users.py": ROUTES}
@@ -197,3 +201,10 @@ async def test_hsts_is_sent_on_https_only(http_project):
         async with http_client(app, base_url="https://testserver") as https:
             response = await https.get("/users/1")
     assert response.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+async def test_a_204_carries_no_body(client):
+    response = await client.delete("/sessions/3")
+    assert response.status_code == 204
+    assert response.content == b""
+    assert "content-type" not in response.headers
