@@ -41,6 +41,7 @@ _EXPORTS = {
     "Events": ".events",
     "Event": ".events",
     "get_logger": ".log",
+    "Progress": ".cli.progress",
     "Hooks": ".hooks",
     "nest": ".hooks",
     "fan_out": ".hooks",
@@ -98,6 +99,7 @@ __all__ = [
     "PluginConfig",
     "PluginRegistry",
     "PluginSpec",
+    "Progress",
     "SessionStore",
     "__version__",
     "bind_log_context",
@@ -124,6 +126,7 @@ if TYPE_CHECKING:
     from .adapters import DEFAULT_ALIAS, Adapter, AdapterDriver, import_driver
     from .app import App
     from .appmodules import discover_classes, import_app_modules
+    from .cli.progress import Progress
     from .config import AppSettings, Config, find_project_root, load_config
     from .contracts import Cache, LockAdapter, LogSink, SessionStore, cache_count
     from .ctx import Ctx, CtxAttributeError

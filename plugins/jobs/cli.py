@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from mega import Progress
+
 
 def worker_command(
     jobs: Annotated[
@@ -217,7 +219,7 @@ def dlq_replay(
             return await jobs.replay(cls, seq)
         letters = await jobs.queue(cls.bus).bus.dead_letters(cls.subject, limit=1_000_000)
         replayed = []
-        with ReplayProgress(f"replaying {job}", len(letters)) as progress:
+        with Progress(f"replaying {job}", len(letters)) as progress:
             for letter in letters:  # one at a time: the bar moves, an interruption loses none
                 replayed += await jobs.replay(cls, letter.seq)
                 progress.advance()
@@ -225,39 +227,6 @@ def dlq_replay(
 
     replayed = _with_jobs(replay)
     typer.echo(f"replayed {len(replayed)} dead letter(s) of {job}")
-
-
-class ReplayProgress:
-    """A bar on a TTY (stderr); elsewhere a ``done/total`` line each tenth of the way."""
-
-    def __init__(self, description: str, total: int) -> None:
-        import sys
-
-        self.description, self.total, self.done, self._shown = description, total, 0, 0
-        self._bar: Any = None
-        if sys.stderr.isatty() and total:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self._bar = Progress(console=Console(stderr=True))
-            self._task = self._bar.add_task(description, total=total)
-
-    def __enter__(self) -> ReplayProgress:
-        if self._bar is not None:
-            self._bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-    def advance(self) -> None:
-        self.done += 1
-        if self._bar is not None:
-            self._bar.advance(self._task)
-        elif self.done * 10 // self.total > self._shown:
-            self._shown = self.done * 10 // self.total
-            typer.echo(f"{self.description}: {self.done}/{self.total}", err=True)
 
 
 @dlq_cli.command("purge")

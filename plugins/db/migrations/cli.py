@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from mega import Progress
+
 migrate_cli = typer.Typer(
     help="Schema migrations: write them from the models, apply, undo, inspect.",
     no_args_is_help=True,
@@ -104,7 +106,7 @@ def up(
     lock_timeout: LockOption = 60.0,
 ) -> None:
     """Apply pending migrations (and resume a partial one), in order."""
-    progress = UpProgress(sys.stderr.isatty())
+    progress = UpProgress()
 
     async def work(migrator: Any, _db: Any) -> list[str]:
         try:
@@ -117,39 +119,29 @@ def up(
 
 
 class UpProgress:
-    """``migrate up``'s progress on stderr: a bar over the migrations on a TTY; elsewhere one
-    plain line per migration applied."""
+    """``migrate up``'s progress on stderr (``mega.Progress``): a bar over the migrations on a
+    TTY; elsewhere one plain line per migration applied."""
 
-    def __init__(self, tty: bool) -> None:
-        self.tty = tty
-        self._bar: Any = None
-        self._task: Any = None
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
 
     def plan(self, names: list[str]) -> None:
-        if not (self.tty and names):
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        self._bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            console=Console(stderr=True),
-        )  # fmt: skip
-        self._bar.start()
-        self._task = self._bar.add_task("migrating", total=len(names))
+        if names:
+            self._progress = Progress("migrating", len(names)).__enter__()
 
     def op(self, name: str, done: int, total: int) -> None:
-        if self._bar is None:
-            if done == total:
-                typer.echo(f"  applied {name} ({total} ops)", err=True)
+        progress = self._progress
+        if progress is None:
             return
-        self._bar.update(self._task, description=f"{name} ({done}/{total} ops)")
+        progress.describe(f"{name} ({done}/{total} ops)")
         if done == total:
-            self._bar.advance(self._task)
+            if not progress.tty:
+                progress.note(f"  applied {name} ({total} ops)")
+            progress.advance()
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+        if self._progress is not None:
+            self._progress.__exit__(None, None, None)
 
 
 @migrate_cli.command("down")
