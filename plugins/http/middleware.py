@@ -64,6 +64,7 @@ class MegaHttpMiddleware:
         self.id_header = settings.request_id_header.lower().encode()
         self.headers = _static_headers(settings, json=False)
         self.json_headers = _static_headers(settings, json=True)
+        self.header_names = frozenset(name for name, _value in self.headers)
         max_age = settings.security_headers.hsts_max_age_s
         self.hsts = (
             [(b"strict-transport-security", f"max-age={max_age}; includeSubDomains".encode())]
@@ -121,11 +122,18 @@ class MegaHttpMiddleware:
                     )
                 headers = message.get("headers", ())
                 security = self.headers
+                overridden = False
                 for key, value in headers:
                     if key == b"content-type":
                         if value.startswith(b"application/json"):
                             security = self.json_headers
-                        break
+                    elif key in self.header_names:
+                        overridden = True
+                if overridden:
+                    # a response that sets a security header itself (the /docs page's own,
+                    # stricter CSP) keeps its value: sending both would enforce both
+                    mine = {key for key, _value in headers}
+                    security = [h for h in security if h[0] not in mine]
                 extra = own
                 if message["status"] in (429, 503) and all(k != b"retry-after" for k, _ in headers):
                     extra = [*own, self.retry_after]  # back-pressure says when to come back
