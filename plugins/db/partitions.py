@@ -19,6 +19,7 @@ import datetime as dt
 from mega import MegaConfigError
 
 from .database import Database
+from .errors import DbError
 from .model import Model
 from .schema import CreatePartition
 
@@ -53,7 +54,8 @@ async def ensure_partitions(
     """Create the partition holding ``now`` and the next ``ahead`` ones, where missing.
 
     Returns the names created (none on a dialect without partitioning: the table is plain).
-    Idempotent, so running it from a locked schedule on every instance is safe.
+    Idempotent, and safe when several processes run it at once: a partition another one
+    created in the meantime is not an error (each caller that found it missing reports it).
     """
     spec = model.__partition__
     if spec is None:
@@ -84,6 +86,15 @@ async def ensure_partitions(
             low, high = (start.date(), end.date()) if is_date else (start, end)
             ops.append(CreatePartition(table, name, low, high))
         start = end
-    if ops:
-        await db.apply(ops)
-    return [op.name for op in ops]
+    created = []
+    for op in ops:
+        try:
+            await db.apply([op])
+        except DbError:
+            # another process may create it at the same moment (PostgreSQL's CREATE TABLE IF
+            # NOT EXISTS is not safe against a concurrent one): there, it is no failure
+            if op.name not in (await db.introspect())[table].partitions:
+                raise
+            continue
+        created.append(op.name)
+    return created

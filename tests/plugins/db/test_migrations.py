@@ -3,6 +3,7 @@ schema matches the models, data survives every step → down all the way → an 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import sys
 import textwrap
@@ -471,6 +472,31 @@ async def test_ensure_partitions_creates_the_coming_ones_once(database):
         await db.insert(Entry, {"at": dt.datetime(2027, 1, 5, tzinfo=dt.UTC), "line": "x"})
     await db.insert(Entry, {"at": now, "line": "y"})
     assert await db.count(Entry) == (2 if created else 1)
+
+
+async def test_ensure_partitions_run_by_many_at_once_creates_each_once(database):
+    from mega.plugins.db import BigInt, CreateTable, DateTime, Model, PartitionBy, ensure_partitions
+
+    class Burst(Model):
+        __table__ = f"burst_{uuid.uuid4().hex[:6]}"
+        __partition__ = PartitionBy("at", interval="month")
+        id = BigInt(primary_key=True)
+        at = DateTime()
+
+    db = database
+    await db.apply([CreateTable(Burst.table_def())])
+    now = dt.datetime(2026, 11, 26, 10, tzinfo=dt.UTC)
+    # many writers finding the month's partition missing at once (a fresh database)
+    results = await asyncio.gather(
+        *(ensure_partitions(db, Burst, ahead=1, now=now) for _ in range(12))
+    )
+    made = [name for names in results for name in names]
+    if db.dialect.capabilities.partitioning:
+        t = Burst.__table__
+        assert sorted(set(made)) == [f"{t}_2026_11", f"{t}_2026_12"]  # and no error
+        partitions = (await db.introspect())[t].partitions
+        assert sorted(partitions) == [f"{t}_2026_11", f"{t}_2026_12"]
+    await db.insert(Burst, {"at": now})
 
 
 def test_generated_migrations_are_already_as_ruff_formats_them(models_project):
