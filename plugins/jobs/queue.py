@@ -25,13 +25,17 @@ So a message is never acked unless its job finished or it is safely in the DLQ.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import math
 import time
 import traceback
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, Protocol
+
+import orjson
 
 from mega import Events, MegaConfigError, get_logger, reset_log_context, set_log_context
 
@@ -59,7 +63,20 @@ NAK_DELAY_MAX_MS = 30_000
 DLQ_MAX_STACK_LEN = 4000
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-_loads = json.loads
+
+
+def _loads(data: bytes) -> Any:
+    """A payload from its JSON: orjson (a few times faster), and the standard library for what
+    orjson refuses but ``encode`` writes (NaN, Infinity, integers past 64 bits)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+
+
+#: run timeouts are checked in steps of this many seconds: one timer per step, shared by every
+#: run whose deadline falls in it, instead of a timer made and cancelled per run
+DEADLINE_STEP_S = 0.05
 
 
 def encode(payload: Any, *, what: str) -> bytes:
@@ -115,13 +132,50 @@ class JobTracing(Protocol):
 
 
 class _Run:
-    """One delivery being worked on: whether its timeout won, and the timer to cancel."""
+    """One delivery being worked on: the deadline step it is filed under, and whether its
+    timeout won."""
 
-    __slots__ = ("timed_out", "timer")
+    __slots__ = ("step", "timed_out")
 
     def __init__(self) -> None:
+        self.step: int | None = None
         self.timed_out = False
-        self.timer: asyncio.TimerHandle | None = None
+
+
+class _Deadlines:
+    """Run timeouts in steps of ``DEADLINE_STEP_S``: one loop timer per step holds every run
+    due in it, and a run that ends first leaves its step (so nothing outlives its run)."""
+
+    __slots__ = ("_loop", "_steps")
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._steps: dict[int, dict[_Run, Callable[[], None]]] = {}
+
+    def add(self, run: _Run, delay_s: float, on_timeout: Callable[[], None]) -> None:
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        step = math.ceil((loop.time() + delay_s) / DEADLINE_STEP_S)
+        due = self._steps.get(step)
+        if due is None:
+            due = self._steps[step] = {}
+            loop.call_at(step * DEADLINE_STEP_S, self._fire, step)
+        due[run] = on_timeout
+        run.step = step
+
+    def end(self, run: _Run) -> None:
+        """The run is over: its deadline no longer matters."""
+        if run.step is not None:
+            due = self._steps.get(run.step)
+            if due is not None:
+                due.pop(run, None)
+            run.step = None
+
+    def _fire(self, step: int) -> None:
+        for run, on_timeout in self._steps.pop(step, {}).items():
+            run.step = None
+            on_timeout()
 
 
 class JobQueue:
@@ -183,6 +237,7 @@ class JobQueue:
         self.log = get_logger(component="jobs", bus=bus.alias)
         self._ready: set[str] = set()
         self._ensuring: dict[str, asyncio.Future[None]] = {}
+        self._deadlines = _Deadlines()
         #: DLQ routings started by timeouts, and runs a timeout abandoned
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -351,9 +406,11 @@ class JobQueue:
         run = _Run()
         timeout_ms = self.timeout_ms(cls)
         if timeout_ms:
-            run.timer = asyncio.get_running_loop().call_later(
-                timeout_ms / 1000, self._on_timeout, run, subject, payload, delivery, timeout_ms,
-                release,
+            self._deadlines.add(
+                run, timeout_ms / 1000,
+                functools.partial(
+                    self._on_timeout, run, subject, payload, delivery, timeout_ms, release
+                ),
             )  # fmt: skip
         started = time.perf_counter()
         try:
@@ -366,16 +423,14 @@ class JobQueue:
             if run.timed_out:
                 self._fail(subject, seq, exc, "abandoned-run")
                 return
-            if run.timer is not None:
-                run.timer.cancel()
+            self._deadlines.end(run)
             last = delivery.delivery_count >= self.max_deliver
             self._fail(subject, seq, exc, "max-deliver" if last else "run")
             await self._route_to_dlq(subject, payload, exc, delivery)
             return
         if run.timed_out:
             return  # already failed to the DLQ; a late success changes nothing
-        if run.timer is not None:
-            run.timer.cancel()
+        self._deadlines.end(run)
         await self._ack(delivery)
         if listeners["done"]:
             self._emit(
