@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from starlette.responses import RedirectResponse, Response
@@ -68,10 +68,6 @@ class RoleRequired(MegaError):
         self.roles = wanted
 
 
-class _Rotating(Protocol):
-    def rotate(self) -> None: ...
-
-
 def _auth(ctx: HttpCtx) -> Auth:
     from .runtime import runtime
 
@@ -86,7 +82,7 @@ def sign_in(ctx: HttpCtx, user_id: int | str, *, roles: Iterable[str] = ()) -> N
         raise TypeError(f"sign_in needs the user's id as an int or a str, got {user_id!r}")
     settings = _auth(ctx).settings
     session = ctx.session
-    cast(_Rotating, session).rotate()
+    session.rotate()
     session[settings.session_key] = user_id
     names = sorted({str(r) for r in roles})
     if names:
@@ -100,7 +96,7 @@ def sign_out(ctx: HttpCtx) -> None:
     """End the sign-in: the session is emptied and gets a new id."""
     session = ctx.session
     session.clear()
-    cast(_Rotating, session).rotate()
+    session.rotate()
     ctx.request.scope[_SCOPE_KEY] = None
 
 

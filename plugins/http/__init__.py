@@ -16,6 +16,7 @@ from .context import HttpCtx
 from .hooks import ERROR_KEY, TRACE_KEY, RequestObserver, RequestWrapper
 from .responses import fail
 from .routing import Route, delete, get, patch, post, put, route
+from .sessions import Session
 from .settings import CorsSettings, HttpSettings, SecurityHeaders, SessionSettings
 
 #: set by `mega serve --workers N` in each worker: the directory they share (the metrics
@@ -105,6 +106,7 @@ __all__ = [
     "RequestWrapper",
     "Route",
     "SecurityHeaders",
+    "Session",
     "SessionSettings",
     "delete",
     "fail",

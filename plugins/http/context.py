@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -13,6 +13,8 @@ from .csrf import SCOPE_KEY, CsrfState
 
 if TYPE_CHECKING:
     from mega import App
+
+    from .sessions import Session
 
 
 class HttpCtx(Ctx):
@@ -35,16 +37,17 @@ class HttpCtx(Ctx):
         return self.app.log.bind(request_id=self.request_id)
 
     @property
-    def session(self) -> dict[str, Any]:
-        """The signed-cookie session (``[plugins.http.session] secret_key`` turns it on)."""
+    def session(self) -> Session:
+        """The session (``[plugins.http.session] secret_key`` turns it on): a mapping, plus
+        ``rotate()`` for a new session id (at sign-in: a planted id becomes worthless)."""
         if "session" not in self.request.scope:
             raise MegaConfigError(
                 "http.session_off",
                 "sessions are off: set [plugins.http.session] secret_key (32+ characters, "
                 "keep it in .env as MEGA__PLUGINS__HTTP__SESSION__SECRET_KEY)",
             )
-        session: dict[str, Any] = self.request.session
-        return session
+        # the session middleware puts a Session there; starlette types it as a plain dict
+        return cast("Session", self.request.session)
 
     @property
     def locale(self) -> str:
