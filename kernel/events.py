@@ -61,12 +61,21 @@ class Events:
         self.listening[name].append(listener)
         return lambda: self.listening[name].remove(listener)
 
-    def attach(self, listeners: Mapping[str, Listener]) -> Callable[[], None]:
+    def attach(
+        self, listeners: Mapping[str, Listener], *, source: str | None = None
+    ) -> Callable[[], None]:
         """``on`` for each ``name: listener`` (a hook's result); returns one function that
-        unsubscribes them all. An unknown name fails before any is subscribed."""
+        unsubscribes them all. An unknown name fails before any is subscribed, naming
+        ``source`` (the plugin whose hook returned them) when given."""
         for name in listeners:
             if name not in self.names:
-                self.on(name, _never)  # raises events.unknown, naming the known ones
+                raise MegaConfigError(
+                    "events.unknown",
+                    f"{source or 'a listener'} listens to {name!r}, which {self.owner} does not "
+                    f"emit; its events are {', '.join(sorted(self.names))}",
+                    {"owner": self.owner, "event": name, "known": sorted(self.names),
+                     "source": source},
+                )  # fmt: skip
         removers = [self.on(name, listener) for name, listener in listeners.items()]
 
         def detach() -> None:
@@ -83,7 +92,3 @@ class Events:
             except Exception as exc:
                 self._log.error("event.listener_failed", event_name=name, error=repr(exc))
         return event
-
-
-def _never(event: Event) -> None:
-    return None

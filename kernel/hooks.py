@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from .errors import MegaError, MegaLifecycleError
+from .log import get_logger
 
 if TYPE_CHECKING:
     from .discovery import LoadedPlugin
@@ -32,6 +33,8 @@ class Hooks:
     def __init__(self, pm: MegaPluginManager, plugins: Sequence[LoadedPlugin]) -> None:
         self._pm = pm
         self._order = {p.name: i for i, p in enumerate(plugins)}
+        # MEGA_TRACE_PLUGINS=1: log each extension hook collected, as lifecycle hooks are
+        self._trace = get_logger(component="pluggy") if pm.tracing else None
 
     def implementers(self, hook: str) -> list[str]:
         """Names of the enabled plugins implementing ``hook``, in plugin order."""
@@ -48,7 +51,10 @@ class Hooks:
     def collect_by_plugin(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """``collect``, with the name of the plugin each result came from."""
         results = []
-        for plugin, fn, argnames in self._impls(hook):
+        impls = self._impls(hook)
+        if self._trace is not None:
+            self._trace.info("hook.collect", hook=hook, plugins=[p for p, _f, _a in impls])
+        for plugin, fn, argnames in impls:
             result = _call(plugin, hook, fn, argnames, kwargs)
             if result is not None:
                 results.append((plugin, result))

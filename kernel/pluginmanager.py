@@ -31,7 +31,9 @@ class MegaPluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         # per (hook, plugin) callers; a registration invalidates them (see register_plugin)
         self._one_callers: dict[tuple[str, int], Any] = {}
-        if os.environ.get("MEGA_TRACE_PLUGINS") == "1":
+        #: MEGA_TRACE_PLUGINS=1: every hook call (and extension hook collected) is logged
+        self.tracing = os.environ.get("MEGA_TRACE_PLUGINS") == "1"
+        if self.tracing:
             self._trace_calls()
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from mega import App, PluginConfig, PluginSpec, hookimpl
+from mega import App, MegaConfigError, PluginConfig, PluginSpec, hookimpl
 
 from . import hooks
 from .hooks import Check
@@ -69,8 +69,18 @@ def mega_before_boot(app: App) -> None:
 @hookimpl
 def mega_after_boot(app: App) -> None:
     probes: Probes = app.extensions["health"]
-    for checks in app.hooks.collect("mega_health_checks", app=app):
-        probes.extra.update(checks)
+    owners = {f"{kind}.{alias}": "the adapter itself" for (kind, alias), _ in app.adapters.items()}
+    for plugin, checks in app.hooks.collect_by_plugin("mega_health_checks", app=app):
+        for name, check in checks.items():
+            if name in owners:
+                raise MegaConfigError(
+                    "health.duplicate_check",
+                    f"readiness check {name!r} of plugin {plugin!r} is taken (by "
+                    f"{owners[name]}); name it after the plugin, e.g. {plugin}.{name}",
+                    {"check": name, "plugin": plugin, "owner": owners[name]},
+                )
+            owners[name] = f"plugin {plugin!r}"
+            probes.extra[name] = check
 
 
 __all__ = ["Check", "HealthSettings", "Probes", "plugin"]

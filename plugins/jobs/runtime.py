@@ -132,8 +132,8 @@ class Jobs:
     def install_hooks(self, app: App) -> None:
         """Collect the ``mega_jobs_*`` implementations (once, at boot): listeners on
         ``events``, run wrappers and message headers on every queue."""
-        for listeners in app.hooks.collect("mega_jobs_listeners", app=app):
-            self.events.attach(listeners)
+        for plugin, listeners in app.hooks.collect_by_plugin("mega_jobs_listeners", app=app):
+            self.events.attach(listeners, source=f"plugin {plugin!r}")
         self._set_propagation(
             MessageHooks.of(
                 app.hooks.collect("mega_jobs_message_headers", app=app),

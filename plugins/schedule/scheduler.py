@@ -78,8 +78,8 @@ class Scheduler:
 
     def install_hooks(self, app: App) -> None:
         """Collect the ``mega_schedule_*`` implementations (once, before the first fire)."""
-        for listeners in app.hooks.collect("mega_schedule_listeners", app=app):
-            self.events.attach(listeners)
+        for plugin, listeners in app.hooks.collect_by_plugin("mega_schedule_listeners", app=app):
+            self.events.attach(listeners, source=f"plugin {plugin!r}")
         self._wrap_fire = nest(app.hooks.collect("mega_schedule_wrap_fire", app=app))
 
     @property

@@ -151,8 +151,8 @@ def mega_before_boot(app: App) -> None:
 @hookimpl
 async def mega_after_boot(app: App) -> None:
     hub = hub_of(app)
-    for listeners in app.hooks.collect("mega_ws_listeners", app=app):
-        hub.events.attach(listeners)
+    for plugin, listeners in app.hooks.collect_by_plugin("mega_ws_listeners", app=app):
+        hub.events.attach(listeners, source=f"plugin {plugin!r}")
     hub.codecs = tuple(app.hooks.collect("mega_ws_frame_codec", app=app))
     await hub.start()
 

@@ -219,7 +219,8 @@ def mega_schedule_listeners(app):
     with pytest.raises(MegaConfigError) as err:
         asyncio.run(boot())
     assert err.value.code == "events.unknown"
-    assert "fired" in err.value.message and "fire, done, fail, skip" not in err.value.message
+    assert "plugin 'typo' listens to 'fired'" in err.value.message
+    assert "done, fail, fire, skip" in err.value.message
 
 
 async def test_ws_channels_and_listeners_from_another_plugin(site):
@@ -528,3 +529,83 @@ def mega_wrap_adapter(adapter):
             return tagged.tag, tagged.inner.tag, type(plain).__name__, await tagged.get("k")
 
     assert asyncio.run(run()) == ("outer", "blue", "MemoryCache", 1)
+
+
+async def test_run_job_goes_through_the_run_wrappers_headers_and_listeners(site):
+    site.plugin(
+        "job-watch",
+        """
+import contextlib
+
+SEEN = []
+
+@hookimpl
+def mega_jobs_message_headers(app):
+    return lambda: {"x-trace": "t1"}
+
+@hookimpl
+def mega_jobs_wrap_run(app):
+    @contextlib.contextmanager
+    def wrap(subject, delivery):
+        SEEN.append(("wrap", subject, delivery.headers.get("x-trace")))
+        yield
+    return wrap
+
+@hookimpl
+def mega_jobs_listeners(app):
+    return {
+        "start": lambda e: SEEN.append(("start", e.subject)),
+        "done": lambda e: SEEN.append(("done", e.subject, e.result)),
+        "fail": lambda e: SEEN.append(("fail", e.subject, e.phase)),
+    }
+""",
+    )
+    import job_watch_plugin
+
+    from mega.plugins.jobs import Job
+    from mega.testing import run_job
+
+    class Double(Job):
+        subject = "watch.double"
+
+        async def run(self, payload, ctx):
+            if payload["n"] < 0:
+                raise ValueError("negative")
+            return payload["n"] * 2
+
+    async with boot_app({"app": {"plugins": ["jobs", "job-watch"]}}, environ={}) as app:
+        assert await run_job(app, Double, {"n": 21}) == 42
+        with pytest.raises(ValueError):
+            await run_job(app, Double, {"n": -1})
+    assert job_watch_plugin.SEEN == [
+        ("start", "watch.double"),
+        ("wrap", "watch.double", "t1"),
+        ("done", "watch.double", 42),
+        ("start", "watch.double"),
+        ("wrap", "watch.double", "t1"),
+        ("fail", "watch.double", "run"),
+    ]
+
+
+def test_a_readiness_check_name_taken_by_an_adapter_or_another_plugin_stops_the_boot(site):
+    site.plugin(
+        "squat-db",
+        """
+@hookimpl
+def mega_health_checks(app):
+    return {"cache.default": lambda: None}
+""",
+    )
+    config = {
+        "app": {"plugins": ["memory", "http", "health", "squat-db"]},
+        "adapters": {"cache": {"default": {"driver": "memory"}}},
+    }
+
+    async def boot() -> None:
+        async with boot_app(config, environ={}):
+            pass
+
+    with pytest.raises(MegaConfigError) as err:
+        asyncio.run(boot())
+    assert err.value.code == "health.duplicate_check"
+    assert "'cache.default' of plugin 'squat-db' is taken (by the adapter itself)" in str(err.value)
