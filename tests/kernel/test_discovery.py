@@ -144,3 +144,80 @@ def test_the_fast_scan_finds_what_importlib_metadata_finds(site):
     }
     assert ours == theirs
     assert ("legacy", "legacy_mod", "legacy-pkg", "0.9") in ours
+
+
+def _entries(catalog: Catalog) -> set[tuple[str, str, str, str]]:
+    return {(e.name, e.value, e.distribution, e.dist_version) for e in catalog.entries()}
+
+
+def test_a_distribution_installed_in_a_settled_folder_is_found_by_the_next_scan(site):
+    import os
+
+    site.plugin("first")
+    settled = os.stat(site.root).st_mtime_ns - 60 * 10**9
+    os.utime(site.root, ns=(settled, settled))
+    assert "first" in Catalog.scan().names
+    site.plugin("second")
+    # installing moved the folder's mtime (set here: file systems tick it coarsely)
+    os.utime(site.root, ns=(settled + 10**9, settled + 10**9))
+    assert {"first", "second"} <= set(Catalog.scan().names)
+
+
+def test_a_settled_folder_is_listed_once_while_its_mtime_stays(site, monkeypatch):
+    import os
+
+    site.plugin("first")
+    settled = os.stat(site.root).st_mtime_ns - 60 * 10**9
+    os.utime(site.root, ns=(settled, settled))
+    listed: list[str] = []
+    real_listdir = os.listdir
+
+    def listdir(path: str) -> list[str]:
+        listed.append(path)
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    Catalog.scan()
+    Catalog.scan()
+    assert listed.count(str(site.root)) == 1
+
+
+def test_a_folder_changed_within_two_seconds_is_read_again_even_at_the_same_mtime(site):
+    import os
+
+    site.plugin("first")
+    recent = os.stat(site.root).st_mtime_ns
+    assert "first" in Catalog.scan().names
+    site.plugin("second")
+    os.utime(site.root, ns=(recent, recent))  # a coarse clock: the same tick as the first scan
+    assert "second" in Catalog.scan().names
+
+
+def test_missing_sys_path_entries_are_skipped(site, monkeypatch):
+    site.plugin("greeter")
+    monkeypatch.syspath_prepend(str(site.root / "missing.zip"))
+    monkeypatch.syspath_prepend("__editable__.some_dist.finder.__path_hook__")
+    assert "greeter" in Catalog.scan().names
+
+
+def test_a_plugin_in_a_zip_on_sys_path_is_found_through_importlib_metadata(tmp_path, monkeypatch):
+    import zipfile
+
+    archive = tmp_path / "zipped.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("zipped_pkg-2.0.dist-info/METADATA", "Name: Zipped.Pkg\nVersion: 2.0\n")
+        zf.writestr("zipped_pkg-2.0.dist-info/entry_points.txt", "[mega.plugins]\nzipped = zm\n")
+        zf.writestr("zm.py", "from mega import PluginSpec\nplugin = PluginSpec(name='zipped')\n")
+    monkeypatch.syspath_prepend(str(archive))
+    assert ("zipped", "zm", "zipped-pkg", "2.0") in _entries(Catalog.scan())
+
+
+def test_egg_info_name_and_version_come_from_its_metadata_headers(site):
+    egg = site.root / "Odd_Name.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text(
+        "Metadata-Version: 1.1\nname: Odd.Name\nVersion: 3.1\nSummary: Version: 9\n\n"
+        "Name: not-a-header\n"
+    )
+    (egg / "entry_points.txt").write_text("[mega.plugins]\nodd = odd_mod\n")
+    assert ("odd", "odd_mod", "odd-name", "3.1") in _entries(Catalog.scan())
