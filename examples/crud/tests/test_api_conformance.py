@@ -158,7 +158,6 @@ def run(base: str, *, signed: bool) -> list[str]:
 
 @pytest.mark.parametrize("signed", [False, True], ids=["anonymous", "signed-in"])
 def test_the_api_conforms_to_its_openapi_document(server: str, signed: bool) -> None:
-    started = time.monotonic()
+    # bounded by the examples per operation (CONFIG), not by a clock: a busy machine is slow
     failures = run(server, signed=signed)
     assert not failures, "\n\n".join(failures)
-    assert time.monotonic() - started < 120
