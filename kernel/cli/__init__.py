@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -40,6 +40,9 @@ def _version(value: bool) -> None:
 def build_cli() -> typer.Typer:
     cli = typer.Typer(
         name="mega",
+        # markdown, not rich markup: "[plugins.http] port" in a help text is a config table,
+        # which rich markup would take for a style tag and drop
+        rich_markup_mode=HELP_MARKUP,
         help=HELP,
         epilog=EPILOG,
         no_args_is_help=True,
@@ -67,6 +70,7 @@ def build_cli() -> typer.Typer:
     cli.command(
         "test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
     )(test.test_command)
+    plugins.plugins_cli.rich_markup_mode = HELP_MARKUP
     cli.add_typer(plugins.plugins_cli, name="plugins")
     return cli
 
@@ -74,6 +78,9 @@ def build_cli() -> typer.Typer:
 #: commands the CLI itself defines (the registry's reserved command names are a wider set)
 KERNEL_COMMANDS = frozenset({"new", "g", "run", "plugins", "console", "dev", "test"})
 
+
+#: how help texts are read: brackets stay brackets (``[plugins.http]``)
+HELP_MARKUP: Literal["markdown"] = "markdown"
 
 #: the help panel listing the commands of the project's enabled plugins
 PLUGIN_PANEL = "Commands of enabled plugins"
@@ -173,7 +180,9 @@ def _add_commands(
 
 def _report_errors(group: typer.Typer) -> None:
     """Make a plugin's commands (nested groups too: ``mega jobs dlq show``) report a MegaError
-    like builtin ones do: ``error[code]: message``, not a traceback."""
+    like builtin ones do: ``error[code]: message``, not a traceback; their help is read as
+    the builtin ones' is."""
+    group.rich_markup_mode = HELP_MARKUP
     for command in group.registered_commands:
         if command.callback is not None:
             command.callback = handle_errors(command.callback)
