@@ -352,7 +352,8 @@ class PluginRegistry:
     ) -> None:
         """Declare the adapter kind ``kind`` (``[adapters.<kind>.<alias>]``): drivers any plugin
         registers for it become configurable, and each adapter built is checked against
-        ``protocol`` (a runtime-checkable ``typing.Protocol``) at boot."""
+        ``protocol`` (a ``typing.Protocol``: every member it declares must be there) when the
+        app is built."""
         if not isinstance(kind, str) or not _KIND.match(kind):
             raise MegaConfigError(
                 "plugin.invalid_name",

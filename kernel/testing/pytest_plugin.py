@@ -1,6 +1,8 @@
 """mega's pytest plugin (entry point ``pytest11``): the ``app`` and ``mega_config`` fixtures.
 
-``app`` boots the app described by ``mega_config`` and shuts it down after the test. By default
+``app`` boots the app described by ``mega_config`` (in the test's temporary directory, so the
+config's relative paths — SQLite files, the local job store — are the test's own) and shuts it
+down after the test. By default
 ``mega_config`` is ``None``: the project's ``mega.toml`` at pytest's rootdir. Override it in a
 ``conftest.py`` to boot from a dict instead::
 
@@ -34,12 +36,21 @@ if HAVE_PYTEST_ASYNCIO:
 
     @pytest_asyncio.fixture
     async def app(
-        mega_config: dict[str, Any] | None, request: pytest.FixtureRequest
+        mega_config: dict[str, Any] | None,
+        request: pytest.FixtureRequest,
+        tmp_path: Any,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> AsyncIterator[Any]:
-        """A booted mega App; shut down after the test."""
+        """A booted mega App; shut down after the test.
+
+        It runs in the test's own temporary directory: the relative paths of the config (the
+        SQLite database, the local job store, file stores under ``.mega/``) land there, so a
+        test starts from empty stores and never touches your development data.
+        """
         from mega.testing import boot_app
 
         root = request.config.rootpath
+        monkeypatch.chdir(tmp_path)
         async with boot_app(mega_config, root=root) as booted:
             yield booted
 

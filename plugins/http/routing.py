@@ -57,7 +57,15 @@ def route(
     page: bool = False,
     responses: Mapping[int | str, Any] | None = None,
 ) -> Route:
-    """A route; ``name`` defaults to the handler's ``Controller.method`` in snake words."""
+    """A route: ``method`` and ``path`` (``/users/{user_id}``; a ``{name}`` becomes the
+    handler's argument of that name, validated by its annotation) to ``handler``.
+
+    ``name`` (default: the handler's ``Controller.method`` in snake words) names it for
+    ``url_for`` and ``mega routes``; ``middleware`` runs around it only (after the app's);
+    ``csrf=False`` exempts it from the session CSRF check (an API called with a bearer token);
+    ``status`` is the success status; ``page=True`` renders errors as the HTML error page;
+    ``responses`` documents further answers in OpenAPI (``{404: ErrorModel}``).
+    """
     verb = method.upper()
     if verb not in METHODS:
         raise MegaConfigError(
@@ -105,22 +113,32 @@ def route(
 
 
 def get(path: str, handler: Callable[..., Any], **kw: Any) -> Route:
+    """``route("GET", path, handler, ...)``: the keyword arguments are ``route``'s (``name``,
+    ``middleware``, ``csrf``, ``status``, ``page``, ``responses``)."""
     return route("GET", path, handler, **kw)
 
 
 def post(path: str, handler: Callable[..., Any], **kw: Any) -> Route:
+    """``route("POST", path, handler, ...)``: the keyword arguments are ``route``'s (``name``,
+    ``middleware``, ``csrf``, ``status``, ``page``, ``responses``)."""
     return route("POST", path, handler, **kw)
 
 
 def put(path: str, handler: Callable[..., Any], **kw: Any) -> Route:
+    """``route("PUT", path, handler, ...)``: the keyword arguments are ``route``'s (``name``,
+    ``middleware``, ``csrf``, ``status``, ``page``, ``responses``)."""
     return route("PUT", path, handler, **kw)
 
 
 def patch(path: str, handler: Callable[..., Any], **kw: Any) -> Route:
+    """``route("PATCH", path, handler, ...)``: the keyword arguments are ``route``'s (``name``,
+    ``middleware``, ``csrf``, ``status``, ``page``, ``responses``)."""
     return route("PATCH", path, handler, **kw)
 
 
 def delete(path: str, handler: Callable[..., Any], **kw: Any) -> Route:
+    """``route("DELETE", path, handler, ...)``: the keyword arguments are ``route``'s (``name``,
+    ``middleware``, ``csrf``, ``status``, ``page``, ``responses``)."""
     return route("DELETE", path, handler, **kw)
 
 
