@@ -66,6 +66,7 @@ def list_plugins(
                 "provides": list(plugin.spec.provides) if plugin else None,
                 "requires": list(plugin.spec.requires) if plugin else None,
                 "registered": loaded.registry.by_plugin.get(entry.name, []) if loaded else [],
+                "hooks": _hooks_of(loaded, plugin) if loaded and plugin else [],
             }
         )
     if as_json:
@@ -106,6 +107,13 @@ def check_plugins(
     )
 
 
+def _hooks_of(loaded: LoadedApp, plugin: Any) -> list[str]:
+    """The hooks ``plugin`` implements that are active here: the kernel's and those an
+    enabled plugin declares (an implementation of a disabled plugin's hook is dormant)."""
+    callers = loaded.pm.get_hookcallers(plugin.module) or []
+    return sorted(c.name for c in callers if c.has_spec())
+
+
 def _summary(registered: list[str]) -> str:
     """``["generator a", "generator b", "command c"]`` -> ``"2 generators, 1 command"``."""
     counts: dict[str, int] = {}
@@ -120,8 +128,9 @@ def _print_table(rows: list[dict[str, Any]], *, project: bool) -> None:
     from rich.table import Table
 
     table = Table(
-        "name", "version", "distribution", "enabled", "provides / requires", "registered", box=None
-    )
+        "name", "version", "distribution", "enabled", "provides / requires", "registered",
+        "hooks", box=None,
+    )  # fmt: skip
     for row in rows:
         caps = (
             "-"
@@ -135,9 +144,10 @@ def _print_table(rows: list[dict[str, Any]], *, project: bool) -> None:
             "yes" if row["enabled"] else "no",
             caps,
             _summary(row["registered"]),
+            str(len(row["hooks"])) if row["hooks"] else "-",
         )
     console = Console()
     console.print(table)
     if not project:
         console.print("[dim]no mega.toml here: showing installed plugins only[/dim]")
-    console.print("[dim]mega plugins --json lists every registered name[/dim]")
+    console.print("[dim]mega plugins --json lists every registered name and hook[/dim]")

@@ -101,3 +101,23 @@ def mega_register(registry):
     enable("rogue")
     result = mega("plugins", "check", cwd=project, ok=False)
     assert "error[plugin.builtin_command_conflict]: command name 'run' is reserved" in result.stderr
+
+
+def test_plugins_json_lists_the_active_hooks_of_each_plugin(mega, project, site, enable):
+    site.plugin(
+        "watcher",
+        """
+@hookimpl
+def mega_http_observer(app):
+    return None
+
+@hookimpl
+def mega_ws_listeners(app):  # ws is not enabled: dormant, not listed
+    return None
+""",
+    )
+    enable("http", "watcher")
+    listing = json.loads(mega("plugins", "--json", cwd=project).stdout)
+    hooks = {p["name"]: p["hooks"] for p in listing["plugins"]}
+    assert hooks["watcher"] == ["mega_http_observer"]
+    assert "mega_register" in hooks["http"]
