@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from typing import Annotated, Any
 
 import typer
+
+
+class Server(enum.StrEnum):
+    """What ``mega serve --server`` runs (``servers.SERVERS``)."""
+
+    uvicorn = "uvicorn"
+    granian = "granian"
 
 
 def serve_command(
@@ -16,8 +24,8 @@ def serve_command(
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     server: Annotated[
-        str, typer.Option(help="The ASGI server: uvicorn, or granian (the granian extra).")
-    ] = "uvicorn",
+        Server, typer.Option(help="The ASGI server (granian: the granian extra).")
+    ] = Server.uvicorn,
     access_log: Annotated[
         bool, typer.Option(help="A log line per request (info; with its request id).")
     ] = True,
@@ -29,9 +37,8 @@ def serve_command(
 
     from . import HttpSettings
     from .asgi import MegaASGI
-    from .servers import ServeOptions, check_server, serve
+    from .servers import ServeOptions, serve
 
-    check_server(server)
     app = App.from_project()
     MegaASGI(app)  # fail now, with a clear message, when the http plugin is not enabled
     settings = app.plugin_config("http")
@@ -47,7 +54,7 @@ def serve_command(
         http=settings,
         ws=app.plugin_config("ws") if "ws" in {p.name for p in app.plugins} else None,
     )
-    serve(server, options)
+    serve(server.value, options)
 
 
 def _plugin_asgi_rows(app: Any) -> list[dict[str, Any]]:

@@ -261,19 +261,8 @@ def worker_peers(workers: int) -> Iterator[None]:
             os.environ.pop(WORKERS_DIR_ENV, None)
 
 
-def check_server(server: str) -> None:
-    """``--server`` names one of ``SERVERS``."""
-    if server not in SERVERS:
-        raise MegaConfigError(
-            "http.unknown_server",
-            f"mega serve runs {' or '.join(SERVERS)}; --server {server!r} is neither",
-            {"server": server},
-        )
-
-
 def serve(server: str, options: ServeOptions) -> None:
-    """Run ``server`` until a signal stops it."""
-    check_server(server)
+    """Run ``server`` (one of ``SERVERS``) until a signal stops it."""
     run: Callable[[ServeOptions], None] = {"uvicorn": run_uvicorn, "granian": run_granian}[server]
     os.environ[ACCESS_LOG_ENV] = "1" if options.access_log else "0"
     with worker_peers(options.workers):
@@ -332,29 +321,36 @@ def _uvicorn_websocket_options(ws: Any) -> dict[str, Any]:
 def check_granian(options: ServeOptions) -> None:
     """Settings granian cannot honour fail here, before it starts."""
     http = options.http
-    if http.max_headers != GRANIAN_MAX_HEADERS:
-        raise MegaConfigError(
-            "http.server_unsupported",
-            f"granian answers 431 past {GRANIAN_MAX_HEADERS} header lines and cannot be set "
-            f"otherwise; [plugins.http] max_headers is {http.max_headers}: set it to "
-            f"{GRANIAN_MAX_HEADERS} or serve with --server uvicorn",
-            {"max_headers": http.max_headers},
-        )
-    if http.max_header_bytes < GRANIAN_MIN_HEAD_BYTES:
-        raise MegaConfigError(
-            "http.server_unsupported",
-            f"granian bounds a request head by its read buffer, at least "
-            f"{GRANIAN_MIN_HEAD_BYTES} bytes; [plugins.http] max_header_bytes is "
-            f"{http.max_header_bytes}: raise it or serve with --server uvicorn",
-            {"max_header_bytes": http.max_header_bytes},
-        )
-    if options.ws is not None and options.ws.compression:
-        raise MegaConfigError(
-            "http.server_unsupported",
-            "granian's WebSockets have no permessage-deflate; [plugins.ws] compression is "
-            "true: turn it off or serve with --server uvicorn",
-            {"compression": True},
-        )
+    refused = [
+        (
+            "plugins.http.max_headers",
+            http.max_headers,
+            f"{GRANIAN_MAX_HEADERS}: granian answers 431 past {GRANIAN_MAX_HEADERS} header lines "
+            "and cannot be set otherwise",
+            http.max_headers != GRANIAN_MAX_HEADERS,
+        ),
+        (
+            "plugins.http.max_header_bytes",
+            http.max_header_bytes,
+            f">= {GRANIAN_MIN_HEAD_BYTES}: granian bounds a request head by its read buffer, "
+            "never smaller",
+            http.max_header_bytes < GRANIAN_MIN_HEAD_BYTES,
+        ),
+        (
+            "plugins.ws.compression",
+            True,
+            "false: granian's WebSockets have no permessage-deflate",
+            options.ws is not None and options.ws.compression,
+        ),
+    ]
+    for key, value, expected, broken in refused:
+        if broken:
+            raise MegaConfigError(
+                "config.invalid_value",
+                f"config key {key} is {value!r}, which mega serve --server granian cannot "
+                f"honour (expected {expected}); change it or serve with --server uvicorn",
+                {"key": key, "value": value, "expected": expected, "source": "--server granian"},
+            )
 
 
 def run_granian(options: ServeOptions) -> None:
@@ -364,12 +360,13 @@ def run_granian(options: ServeOptions) -> None:
         from granian.http import HTTP1Settings
         from granian.log import LogLevels
         from granian.server import Server
-    except ImportError:
+    except ImportError as exc:
         raise MegaConfigError(
-            "http.server_unavailable",
-            "mega serve --server granian needs granian, which is not installed: "
-            "pip install 'mega-framework[granian]'",
-        ) from None
+            "driver.missing_extra",
+            "mega serve --server granian needs the Python package 'granian', which is not "
+            "installed; install it with: pip install 'mega-framework[granian]'",
+            {"module": "granian", "extra": "granian"},
+        ) from exc
     server = Server(
         f"{__name__}:granian_app",
         factory=True,
