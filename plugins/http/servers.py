@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import math
 import os
 import re
@@ -26,7 +27,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,36 +132,34 @@ class Deadline:
     """Requests in flight at SIGTERM get until the app's one shutdown deadline, then are
     cancelled, so the worker goes on to the app's own shutdown phases (granian has no limit).
 
-    Its signal handler is chained onto those in place when the app has booted (granian's
-    worker loop and the app's own, which starts the deadline), as ``asgi.py`` does.
+    A request costs it nothing: HTTP passes straight through (no frame, no bookkeeping;
+    measured, tracking each request's task cost ~0.9 us). The requests still running at the
+    deadline are found then, as the tasks whose coroutines await the app's ``__call__``. Its
+    signal handler is chained onto those in place when the app has booted (granian's worker
+    loop and the app's own, which starts the deadline), as ``asgi.py`` does.
     """
 
     def __init__(self, app: Any, mega_app: App) -> None:
+        from .asgi import MegaASGI
+
         self.app = app
         self.mega_app = mega_app
-        self.running: set[asyncio.Task[Any]] = set()
-        self.cut = False
+        #: what every request's task awaits, at some depth
+        self.mark = MegaASGI.__call__.__code__
+        self.lifespan: asyncio.Task[Any] | None = None
         self.log = get_logger(plugin="http")
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await self.app(scope, receive, functools.partial(self._lifespan_send, send))
-            return
-        if scope["type"] == "websocket":
-            send = _coroutine_send(send)
-        task = asyncio.current_task()
-        if task is None:  # not a task of asyncio's (granian's experimental rust tasks)
-            await self.app(scope, receive, send)
-            return
-        self.running.add(task)
-        try:
-            await self.app(scope, receive, send)
-        except asyncio.CancelledError:
-            if not self.cut:
-                raise
-            # cut at the deadline: one line says how many (_cut), not a traceback each
-        finally:
-            self.running.discard(task)
+    def __call__(self, scope: Scope, receive: Any, send: Any) -> Awaitable[None]:
+        kind = scope["type"]
+        if kind == "http":
+            return self.app(scope, receive, send)  # type: ignore[no-any-return]
+        if kind == "websocket":
+            return self.app(scope, receive, _coroutine_send(send))  # type: ignore[no-any-return]
+        return self._lifespan(scope, receive, send)
+
+    async def _lifespan(self, scope: Scope, receive: Any, send: Any) -> None:
+        self.lifespan = asyncio.current_task()
+        await self.app(scope, receive, functools.partial(self._lifespan_send, send))
 
     async def _lifespan_send(self, send: Any, message: dict[str, Any]) -> None:
         if message["type"] == "lifespan.startup.complete":
@@ -186,12 +185,34 @@ class Deadline:
         loop.call_later(max(0.0, deadline - time.monotonic()), self._cut)
 
     def _cut(self) -> None:
-        self.cut = True
-        running = [t for t in self.running if not t.done()]
-        if running:
-            self.log.warning("http.requests_cut", count=len(running))
+        running = [
+            t
+            for t in asyncio.all_tasks()
+            if t is not self.lifespan and _awaits(t.get_coro(), self.mark)
+        ]
+        if not running:
+            return
+        self.log.warning("http.requests_cut", count=len(running))
+        # granian logs each cancelled request's traceback; the line above says it once
+        logging.getLogger("_granian.utils").addFilter(_not_cancelled)
         for task in running:
             task.cancel()
+
+
+def _awaits(awaited: Any, code: Any, depth: int = 8) -> bool:
+    """Whether a coroutine running ``code`` is on the chain of awaits from ``awaited``."""
+    for _ in range(depth):
+        found = getattr(awaited, "cr_code", None)
+        if found is None:
+            return False
+        if found is code:
+            return True
+        awaited = awaited.cr_await
+    return False
+
+
+def _not_cancelled(record: logging.LogRecord) -> bool:
+    return "CancelledError" not in record.getMessage()
 
 
 def _coroutine_send(send: Any) -> Callable[[dict[str, Any]], Coroutine[Any, Any, None]]:
