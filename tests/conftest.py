@@ -12,7 +12,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +109,13 @@ class OwnServer:
             self.proc.wait(timeout=10)
             self.proc = None
 
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to clients or peers, what was not on disk is gone."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
 
 class OwnRedis(OwnServer):
     """A private redis-server that keeps nothing on disk."""
@@ -136,13 +143,17 @@ class OwnNats(OwnServer):
     """A private nats-server with JetStream, its store in ``store_dir`` (kept across restarts)."""
 
     store_dir: str = ""
+    #: in a cluster: its server name, its route port and its peers' route ports
+    name: str = ""
+    cluster_port: int = 0
+    peer_ports: tuple[int, ...] = ()
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
     def argv(self) -> list[str]:
-        return [
+        argv = [
             "nats-server",
             "-a",
             "127.0.0.1",
@@ -152,6 +163,11 @@ class OwnNats(OwnServer):
             "-sd",
             self.store_dir,
         ]
+        if self.cluster_port:
+            routes = ",".join(f"nats://127.0.0.1:{port}" for port in self.peer_ports)
+            argv += ["-n", self.name, "--cluster_name", "mega-test"]
+            argv += ["--cluster", f"nats://127.0.0.1:{self.cluster_port}", "--routes", routes]
+        return argv
 
 
 @dataclass
@@ -238,6 +254,78 @@ def own_nats(tmp_path: Path) -> Iterator[OwnNats]:
     server.start()
     yield server
     server.stop()
+
+
+@dataclass
+class OwnNatsCluster:
+    """Three private nats-servers with JetStream, clustered over loopback routes."""
+
+    servers: list[OwnNats]
+
+    @property
+    def urls(self) -> list[str]:
+        return [server.url for server in self.servers]
+
+    def named(self, name: str) -> OwnNats:
+        return next(server for server in self.servers if server.name == name)
+
+    async def wait_ready(self, within: float = 30.0) -> None:
+        """Wait until the cluster places a stream on all three servers (it elected its
+        JetStream meta leader, and that leader knows every peer)."""
+        import asyncio
+
+        import nats
+        from nats.js.api import StorageType, StreamConfig
+
+        nc = await nats.connect(servers=self.urls, connect_timeout=1, reconnect_time_wait=0.1)
+        probe = StreamConfig(
+            name="MEGA_TEST_READY", subjects=["mega.test.ready"], num_replicas=3,
+            storage=StorageType.MEMORY,
+        )  # fmt: skip
+        try:
+            js = nc.jetstream(timeout=1)
+            deadline = time.monotonic() + within
+            while True:
+                try:
+                    await js.add_stream(probe)
+                    await js.delete_stream(probe.name)
+                    return
+                except Exception as exc:
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"cluster not ready in {within} s: {exc!r}") from exc
+                    await asyncio.sleep(0.2)
+        finally:
+            await nc.close()
+
+
+@pytest.fixture
+async def own_nats_cluster() -> AsyncIterator[OwnNatsCluster]:
+    """Three private nats-servers (own client and route ports, own store directories),
+    clustered and with a JetStream meta leader; stopped and their stores removed after."""
+    _need_binary("nats-server")
+    home = Path(tempfile.mkdtemp(prefix="mega-nats-cluster-"))
+    routes = [free_port() for _ in range(3)]
+    cluster = OwnNatsCluster(
+        [
+            OwnNats(
+                free_port(),
+                store_dir=str(home / f"n{i}"),
+                name=f"n{i}",
+                cluster_port=routes[i],
+                peer_ports=tuple(p for p in routes if p != routes[i]),
+            )
+            for i in range(3)
+        ]
+    )
+    try:
+        for server in cluster.servers:
+            server.start()
+        await cluster.wait_ready()
+        yield cluster
+    finally:
+        for server in cluster.servers:
+            server.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

@@ -5,11 +5,17 @@ removed when acked) and a DLQ stream ``<prefix>_<SUBJECT>_DLQ`` on ``<subject>.d
 retention, ``dlq_max_age_ms``), and one durable pull consumer ``<stream>_WORKERS`` shared by every
 worker. Streams are created when missing and never altered (change an existing one with the
 NATS CLI); the consumer is created *or updated* on every worker start, because binding to an
-existing durable would silently keep its old ``max_ack_pending`` / ``ack_wait``.
+existing durable would silently keep its old ``max_ack_pending`` / ``ack_wait``. Streams have
+``replicas`` copies on a cluster; every message carries a ``Nats-Msg-Id`` so that a publish lost
+in a failover (a dead server, a leader election) is tried again without being stored twice
+(docs/plugins/jobs.md, "Running on a NATS cluster").
 
 Known nats-py behaviours handled here: ``fetch`` raises a timeout instead of returning nothing;
 the first publish's ``ack.duplicate`` is ``None``; a pull subscription can stop delivering
-after a server restart, so consumers re-subscribe after every reconnect.
+after a server restart, so consumers re-subscribe after every reconnect; an async publish's
+future never times out (a reply lost with its server would wait for ever), so ``publish_many``
+bounds each round; the default ping interval (2 minutes) would notice a vanished server only
+after 6, so ``ping_interval_ms`` replaces it.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import random
+import time
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -50,13 +59,85 @@ class NatsOptions(BaseModel, extra="forbid"):
     #: at boot, how long to keep trying to reach a server before failing with
     #: bus.connect_failed (once connected, a lost server is retried for ever)
     boot_connect_ms: int = Field(default=15_000, ge=1)
+    #: replicas of the work and DLQ streams created (1: one server; 3 or 5 on a cluster)
+    replicas: int = Field(default=1, ge=1, le=5)
+    #: a publish no server confirmed (no stream leader during an election, a lost server) is
+    #: tried again, with the same Nats-Msg-Id, until this long after its first try
+    publish_retry_ms: int = Field(default=15_000, ge=0)
+    #: the client pings its server this often; two unanswered pings and it moves to another
+    #: (a server that vanished without closing its sockets — a power cut — is left in ~3 of these)
+    ping_interval_ms: int = Field(default=2_000, ge=100)
     token: str | None = None
     user: str | None = None
     password: str | None = None
 
 
+#: JetStream's deduplication header: every publish carries one, so a try repeated after a lost
+#: answer is stored once (within the stream's duplicate window)
+MSG_ID = "Nats-Msg-Id"
+
+
 def _token(subject: str) -> str:
     return subject.upper().replace(".", "_").replace("-", "_")
+
+
+class _Tries:
+    """The tries of one publish: which failures are tried again, and for how long.
+
+    Tried again, with the same ``Nats-Msg-Id``: no answer within ``request_timeout_ms`` (it may
+    have been stored: the id makes a second store a duplicate), no responder (the stream has no
+    leader during an election: nothing was stored), JetStream unavailable (503), and nats-py's
+    reconnect buffer being full. Others are raised at once, as is "no responder" when the stream
+    does not exist (the queue re-creates it). Past ``publish_retry_ms`` a ``TimeoutError`` says
+    whether the message may have been stored.
+    """
+
+    __slots__ = ("bus", "count", "probed", "started", "stream", "subject", "unconfirmed", "what")
+
+    def __init__(self, bus: NatsBus, subject: str, stream: str, what: str) -> None:
+        self.bus = bus
+        self.subject = subject
+        self.stream = stream
+        self.what = what
+        self.started = time.monotonic()
+        self.count = 0
+        self.probed = False
+        self.unconfirmed = False
+
+    async def again(self, error: BaseException | None) -> None:
+        """Return when the next try may start; raise when ``error`` is final."""
+        bus = self.bus
+        self.count += 1
+        delay = 0.0
+        if isinstance(error, TimeoutError):
+            self.unconfirmed = True
+        elif isinstance(error, bus.errors.NoStreamResponseError):
+            if not self.probed:
+                self.probed = True
+                if await bus._stream_missing(self.stream):
+                    raise error
+            delay = min(0.5, 0.025 * 2**self.count) * random.uniform(0.5, 1.0)
+        elif isinstance(error, bus.retry_errors):
+            delay = min(0.5, 0.025 * 2**self.count) * random.uniform(0.5, 1.0)
+        else:
+            raise error if error is not None else AssertionError("no error to try again on")
+        budget_ms = bus.options.publish_retry_ms
+        if (time.monotonic() - self.started) * 1000 + delay * 1000 > budget_ms:
+            stored = (
+                f"it may have been stored ({self.what}): enqueue it again with the same msg_id "
+                "to be sure"
+                if self.unconfirmed
+                else "it was not stored"
+            )
+            raise TimeoutError(
+                f"[adapters.bus.{bus.alias}] no NATS server confirmed the publish on "
+                f"{self.subject!r} within publish_retry_ms ({budget_ms}): {self.count} tries, the "
+                f"last failing with {type(error).__name__}: {error}; {stored}"
+            ) from error
+        if delay:
+            await asyncio.sleep(delay)
+        if self.count == 1:
+            bus.log.warning("bus.publish_retrying", subject=self.subject, error=repr(error))
 
 
 class NatsDelivery:
@@ -160,6 +241,10 @@ class NatsBus:
         self.generation = 0
         self.log = get_logger(component="bus", driver="nats", alias=alias)
         self.timeout_errors: tuple[type[BaseException], ...] = (asyncio.TimeoutError,)
+        #: failures a publish is tried again on, besides timeouts and "no responders"
+        self.retry_errors: tuple[type[BaseException], ...] = ()
+        self._id_prefix = f"mega-{os.urandom(6).hex()}-"
+        self._published = 0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -169,6 +254,10 @@ class NatsBus:
         self.api = import_driver("nats.js.api", extra="nats", what="the nats bus driver")
         self.errors = import_driver("nats.js.errors", extra="nats", what="the nats bus driver")
         self.timeout_errors = (asyncio.TimeoutError, nats_errors.TimeoutError)
+        self.retry_errors = (
+            self.errors.ServiceUnavailableError,
+            nats_errors.OutboundBufferLimitError,
+        )
         o = self.options
         nc = nats.NATS()
         try:
@@ -181,6 +270,8 @@ class NatsBus:
                     connect_timeout=o.connect_timeout_ms / 1000,
                     reconnect_time_wait=o.reconnect_wait_ms / 1000,
                     max_reconnect_attempts=-1,
+                    ping_interval=o.ping_interval_ms / 1000,
+                    max_outstanding_pings=2,
                     allow_reconnect=True,
                     token=o.token,
                     user=o.user,
@@ -207,7 +298,12 @@ class NatsBus:
 
     async def close(self) -> None:
         if self.nc is not None and not self.nc.is_closed:
-            await self.nc.close()
+            try:
+                await self.nc.close()
+            except OSError as exc:
+                # closed while reconnecting, nats-py writes what it buffered to the dead
+                # connection and raises: those publishes' callers get their own errors
+                self.log.warning("bus.closed_unsent", error=repr(exc))
 
     async def health(self) -> dict[str, Any]:
         if self.nc is None or not self.nc.is_connected:
@@ -244,6 +340,7 @@ class NatsBus:
                 retention=api.RetentionPolicy.WORK_QUEUE,
                 storage=api.StorageType.FILE,
                 duplicate_window=window_s,
+                num_replicas=self.options.replicas,
             )
         )
         await self._ensure_stream(
@@ -255,25 +352,53 @@ class NatsBus:
                 max_age=limits.dlq_max_age_ms / 1000 if limits.dlq_max_age_ms else None,
                 max_bytes=limits.dlq_max_bytes,
                 duplicate_window=window_s,
+                num_replicas=self.options.replicas,
             )
         )
 
+    async def _stream_missing(self, stream: str) -> bool:
+        """Whether the server says ``stream`` does not exist (not: it cannot say right now)."""
+        try:
+            async with asyncio.timeout(1.0):
+                await self.js.stream_info(stream)
+        except self.errors.NotFoundError:
+            return True
+        except Exception:  # no leader to answer (an election): it exists as far as we know
+            return False
+        return False
+
     async def _ensure_stream(self, config: Any) -> None:
         try:
-            await self.js.stream_info(config.name)
-            return
+            info = await self.js.stream_info(config.name)
         except self.errors.NotFoundError:
             pass
+        else:
+            if (info.config.num_replicas or 1) != config.num_replicas:
+                self.log.warning(
+                    "bus.stream_replicas_differ",
+                    stream=config.name,
+                    replicas=info.config.num_replicas,
+                    configured=config.num_replicas,
+                    hint="streams are never altered: `nats stream edit` changes its replicas",
+                )
+            return
         try:
             await self.js.add_stream(config)
-        except self.errors.BadRequestError as exc:
+        except self.errors.APIError as exc:
             # another worker created it between our check and our create: fine if it exists
             try:
                 await self.js.stream_info(config.name)
             except self.errors.NotFoundError:
+                hint = (
+                    f" (replicas = {config.num_replicas} needs that many JetStream servers up in "
+                    "one cluster)"
+                    if config.num_replicas > 1
+                    else ""
+                )
                 raise MegaConfigError(
                     "bus.stream_rejected",
-                    f"NATS refused to create stream {config.name} on {config.subjects}: {exc}",
+                    f"NATS refused to create stream {config.name} on {config.subjects}: "
+                    f"{exc}{hint}",
                     {"stream": config.name, "subjects": config.subjects},
                 ) from exc
 
@@ -286,10 +411,11 @@ class NatsBus:
         msg_id: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Published:
-        if msg_id is not None:
-            headers = {**(headers or {}), "Nats-Msg-Id": msg_id}
-        ack = await self.js.publish(subject, data, headers=headers)
-        return Published(ack.seq, ack.stream, ack.duplicate is True)
+        own = msg_id is None
+        headers = {**(headers or {}), MSG_ID: msg_id or self._msg_id()}
+        ack = await self._publish(subject, self.stream_name(subject), data, headers)
+        # with our own id, a duplicate is an earlier try of this very call that was stored
+        return Published(ack.seq, ack.stream, ack.duplicate is True and not own)
 
     def is_missing_stream(self, error: BaseException) -> bool:
         return isinstance(error, self.errors.NoStreamResponseError)
@@ -297,13 +423,84 @@ class NatsBus:
     async def publish_many(
         self, subject: str, items: list[bytes], headers: dict[str, str] | None = None
     ) -> list[Published]:
-        publish_async = self.js.publish_async
-        futures = [await publish_async(subject, data, headers=headers) for data in items]
-        acks = await asyncio.gather(*futures)
-        return [Published(ack.seq, ack.stream, ack.duplicate is True) for ack in acks]
+        base = headers or {}
+        each = [{**base, MSG_ID: self._msg_id()} for _ in items]
+        acks: dict[int, Any] = {}
+        tries = _Tries(self, subject, self.stream_name(subject), f"{len(items)} messages")
+        todo: list[int] = list(range(len(items)))
+        while todo:
+            todo, error = await self._try_many(subject, items, each, todo, acks)
+            if todo:
+                await tries.again(error)
+        return [
+            Published(ack.seq, ack.stream, False) for ack in (acks[i] for i in range(len(items)))
+        ]
 
     async def publish_dead_letter(self, subject: str, data: bytes) -> None:
-        await self.js.publish(f"{subject}.dlq", data)
+        dlq = f"{subject}.dlq"
+        await self._publish(dlq, self.dlq_stream_name(subject), data, {MSG_ID: self._msg_id()})
+
+    def _msg_id(self) -> str:
+        self._published += 1
+        return f"{self._id_prefix}{self._published}"
+
+    async def _publish(
+        self, subject: str, stream: str, data: bytes, headers: dict[str, str]
+    ) -> Any:
+        """``js.publish`` tried again on the failures a failover causes (``_Tries``)."""
+        tries: _Tries | None = None
+        while True:
+            try:
+                return await self.js.publish(subject, data, headers=headers)
+            except Exception as exc:
+                tries = tries or _Tries(self, subject, stream, headers[MSG_ID])
+                await tries.again(exc)
+
+    async def _try_many(
+        self,
+        subject: str,
+        items: list[bytes],
+        each: list[dict[str, str]],
+        todo: list[int],
+        acks: dict[int, Any],
+    ) -> tuple[list[int], BaseException | None]:
+        """One pipelined round over ``todo``: fills ``acks``, returns what to try again.
+
+        nats-py never times out an async publish (its future waits for ever when the reply is
+        lost with a server), so the round has its own deadline and cancels what is left.
+        """
+        publish_async = self.js.publish_async
+        futures: dict[int, asyncio.Future[Any]] = {}
+        errors: list[BaseException] = []
+        scope = asyncio.timeout(self.options.request_timeout_ms / 1000)
+        try:
+            async with scope:
+                for i in todo:
+                    futures[i] = await publish_async(subject, items[i], headers=each[i])
+                if futures:
+                    await asyncio.wait(futures.values())
+        except Exception as exc:
+            if not scope.expired():  # the client refused a publish outright (closed, too big)
+                for future in futures.values():
+                    future.cancel()
+                raise
+            # (nats-py turns a cancelled wait for its publish window into TooManyStalledMsgsError)
+            errors.append(exc if isinstance(exc, TimeoutError) else TimeoutError(repr(exc)))
+        again = [i for i in todo if i not in futures]
+        for i, future in futures.items():
+            if not future.done() or future.cancelled():
+                future.cancel()  # releases its slot of nats-py's publish window
+                again.append(i)
+            elif (error := future.exception()) is not None:
+                errors.append(error)
+                again.append(i)
+            else:
+                acks[i] = future.result()
+        if again and not errors:
+            errors.append(TimeoutError("no acknowledgement"))
+        # a failure that is not a timeout says more (and may be final): report it first
+        errors.sort(key=lambda error: isinstance(error, TimeoutError))
+        return sorted(again), errors[0] if errors else None
 
     async def consumer(self, config: ConsumerConfig) -> NatsConsumer:
         consumer = NatsConsumer(self, config)
