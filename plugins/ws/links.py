@@ -76,6 +76,10 @@ class NatsLinkOptions(BaseModel):
     #: seconds between reconnect attempts; nats-py re-subscribes after a reconnect
     reconnect_wait_s: float = Field(default=0.5, gt=0)
     connect_timeout_s: float = Field(default=5.0, gt=0)
+    #: seconds between pings to the server; two unanswered and the link moves to another
+    #: server of ``servers`` (one that vanished without closing its sockets — a power cut, a
+    #: frozen machine — is left in about three of these, not nats-py's default 6 minutes)
+    ping_interval_s: float = Field(default=2.0, gt=0)
     name: str | None = None
 
 
@@ -106,6 +110,8 @@ class NatsLink:
             name=o.name or f"mega-presence-{self.alias}",
             reconnect_time_wait=o.reconnect_wait_s,
             connect_timeout=o.connect_timeout_s,
+            ping_interval=o.ping_interval_s,
+            max_outstanding_pings=2,
             max_reconnect_attempts=-1,
             allow_reconnect=True,
             disconnected_cb=disconnected,
