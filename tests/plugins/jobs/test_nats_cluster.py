@@ -237,6 +237,9 @@ async def test_a_killed_stream_leader_loses_no_job_and_runs_none_twice_beyond_th
         "acked but left in the stream": sorted(left.items()),
         "their deliveries": sorted(Counter(d for r in twice.values() for _s, d in r).items()),
         "worker reconnects": reconnected,
+        "worker consume-loop failures": [
+            sum('"consume-loop"' in line for line in lines) for lines in logs
+        ],
     }
     print("\nNATS cluster failover:", report)
 
