@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+import zipfile
 
 import pytest
 
@@ -151,8 +154,6 @@ def _entries(catalog: Catalog) -> set[tuple[str, str, str, str]]:
 
 
 def test_a_distribution_installed_in_a_settled_folder_is_found_by_the_next_scan(site):
-    import os
-
     site.plugin("first")
     settled = os.stat(site.root).st_mtime_ns - 60 * 10**9
     os.utime(site.root, ns=(settled, settled))
@@ -164,8 +165,6 @@ def test_a_distribution_installed_in_a_settled_folder_is_found_by_the_next_scan(
 
 
 def test_a_settled_folder_is_listed_once_while_its_mtime_stays(site, monkeypatch):
-    import os
-
     site.plugin("first")
     settled = os.stat(site.root).st_mtime_ns - 60 * 10**9
     os.utime(site.root, ns=(settled, settled))
@@ -183,9 +182,6 @@ def test_a_settled_folder_is_listed_once_while_its_mtime_stays(site, monkeypatch
 
 
 def test_a_folder_changed_within_two_seconds_is_read_again_even_at_the_same_mtime(site):
-    import os
-    import time
-
     site.plugin("first")
     recent = time.time_ns()
     os.utime(site.root, ns=(recent, recent))
@@ -203,8 +199,6 @@ def test_missing_sys_path_entries_are_skipped(site, monkeypatch):
 
 
 def test_a_plugin_in_a_zip_on_sys_path_is_found_through_importlib_metadata(tmp_path, monkeypatch):
-    import zipfile
-
     archive = tmp_path / "zipped.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("zipped_pkg-2.0.dist-info/METADATA", "Name: Zipped.Pkg\nVersion: 2.0\n")
