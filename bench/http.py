@@ -1,11 +1,23 @@
-"""HTTP throughput: mega's full default pipeline vs bare Starlette, FastAPI and Litestar.
+"""HTTP throughput: mega's full default pipeline vs bare Starlette, FastAPI and Litestar; mega on
+granian vs mega on uvicorn and vs bare BlackSheep on granian; access lines on.
 
-Every server is uvicorn (httptools, uvloop, no access log) pinned to core 0; the load generator
-(wrk, from Debian's package) is pinned to core 1. Two routes: a JSON hello and one path
-parameter. mega runs its default pipeline: the envelope, validated path parameter, request id and
-security headers (sessions off, as for a JSON API). Rounds interleave the servers; each ratio is
-the median of per-round ratios, figures are medians. Targets: >= 0.90x Starlette, >= 2x FastAPI,
->= 1.3x Litestar requests/s; p99 no worse than Starlette's + 1 ms. Last line: one JSON object.
+Every server is pinned to core 0 (a server's processes and threads inherit the pinning); the load
+generator (wrk, from Debian's package) is pinned to core 1. mega runs its default pipeline: the
+envelope, validated path parameter, request id and security headers (sessions off, as for a JSON
+API). Servers:
+
+- uvicorn (httptools, uvloop, no access log): mega (``uvicorn --factory create_app``), Starlette,
+  FastAPI, Litestar; a JSON hello and one path parameter. Targets: >= 0.90x Starlette, >= 2x
+  FastAPI, >= 1.3x Litestar requests/s; p99 no worse than Starlette's + 1 ms.
+- granian (one worker, ASGI, defaults): ``mega serve --server granian --no-access-log`` and bare
+  BlackSheep (``--no-ws``, as mega serve without the ws plugin); the JSON hello. Targets: >= 1.4x
+  mega on uvicorn, >= 0.9x BlackSheep.
+- access lines on, written to a file: ``mega serve`` (uvicorn, log level info: mega's JSON access
+  line with the request id) vs Starlette under ``uvicorn --access-log`` (uvicorn's own formatter);
+  the JSON hello. Target: >= 0.9x.
+
+Rounds interleave the servers (reversed every other round); each ratio is the median of
+per-round ratios, figures are medians. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -50,15 +62,28 @@ routes = [
 """
 
 
+#: server -> the routes it is measured on
+SERVERS = {
+    "mega": ("hello", "param"),
+    "starlette": ("hello", "param"),
+    "fastapi": ("hello", "param"),
+    "litestar": ("hello", "param"),
+    "mega_granian": ("hello",),
+    "blacksheep_granian": ("hello",),
+    "mega_logged": ("hello",),
+    "starlette_logged": ("hello",),
+}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def mega_project(root: Path) -> Path:
+def mega_project(root: Path, log_level: str) -> Path:
     for rel, text in {
-        "mega.toml": '[app]\nname = "bench"\nplugins = ["http"]\nlog_level = "warning"\n',
+        "mega.toml": f'[app]\nname = "bench"\nplugins = ["http"]\nlog_level = "{log_level}"\n',
         "apps/__init__.py": "",
         "apps/main/__init__.py": "",
         "apps/main/controllers/bench.py": MEGA_CONTROLLER,
@@ -70,30 +95,65 @@ def mega_project(root: Path) -> Path:
     return root
 
 
-def start_server(name: str, project: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    common = [
+def command(name: str, port: int, projects: dict[str, Path]) -> tuple[list[str], Path]:
+    """The server's command line and working directory."""
+    uvicorn = [
+        sys.executable,
+        "-m",
+        "uvicorn",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
         "--loop",
         "uvloop",
         "--http",
         "httptools",
     ]
+    quiet = ["--no-access-log", "--log-level", "warning"]
+    # not cwd=bench/: this script's name would shadow the standard library's http package
+    apps = HERE / "http_apps"
     if name == "mega":
-        target = ["mega.plugins.http.asgi:create_app", "--factory", "--app-dir", str(project)]
-        cwd = project
-    else:
-        # not cwd=bench/: this script's name would shadow the standard library's http package
-        target = [f"{name}_app:app", "--app-dir", str(HERE / "http_apps")]
-        cwd = HERE / "http_apps"
-    cmd = ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", *target, *common]
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        target = [
+            "mega.plugins.http.asgi:create_app",
+            "--factory",
+            "--app-dir",
+            str(projects["quiet"]),
+        ]
+        return [*uvicorn, *target, *quiet], projects["quiet"]
+    if name in ("starlette", "fastapi", "litestar"):
+        return [*uvicorn, f"{name}_app:app", "--app-dir", str(apps), *quiet], apps
+    if name == "starlette_logged":  # uvicorn's default logging: its access formatter, stdout
+        return [*uvicorn, "starlette_app:app", "--app-dir", str(apps), "--access-log"], apps
+    serve = [sys.executable, "-m", "mega", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if name == "mega_granian":
+        return [*serve, "--server", "granian", "--no-access-log"], projects["quiet"]
+    if name == "mega_logged":
+        return serve, projects["logged"]
+    if name == "blacksheep_granian":
+        granian = [sys.executable, "-m", "granian", "--interface", "asgi", "--no-ws"]
+        return [
+            *granian,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "blacksheep_app:app",
+        ], apps
+    raise ValueError(name)
+
+
+def start_server(
+    name: str, projects: dict[str, Path], logs: Path
+) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    cmd, cwd = command(name, port, projects)
+    # access lines go to a file, as a deployment's go to a collector (a pipe nobody reads
+    # would fill and stall the server); startup errors can be read there too
+    out = (logs / f"{name}.log").open("wb")
+    proc = subprocess.Popen(["taskset", "-c", "0", *cmd], cwd=cwd, stdout=out, stderr=out)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -101,7 +161,8 @@ def start_server(name: str, project: Path) -> tuple[subprocess.Popen[bytes], int
             return proc, port
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"{name} server died: {proc.stderr.read().decode()}") from None
+                text = (logs / f"{name}.log").read_text()
+                raise RuntimeError(f"{name} server died: {text}") from None
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"{name} server did not start")
@@ -137,24 +198,32 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         sys.exit("bench/http.py needs wrk and taskset: apt-get install wrk util-linux")
-    rounds, seconds = (3, 2) if args.quick else (7, 3)
-    servers = ["mega", "starlette", "fastapi", "litestar"]
+    rounds, seconds = (2, 2) if args.quick else (7, 3)
+    servers = list(SERVERS)
     results: dict[str, dict[str, list[tuple[float, float]]]] = {
-        s: {r: [] for r in ROUTES} for s in servers
+        s: {r: [] for r in SERVERS[s]} for s in servers
     }
     with tempfile.TemporaryDirectory() as tmp:
-        project = mega_project(Path(tmp))
+        projects = {
+            "quiet": mega_project(Path(tmp) / "quiet", "warning"),
+            "logged": mega_project(Path(tmp) / "logged", "info"),
+        }
+        logs = Path(tmp) / "logs"
+        logs.mkdir()
         procs = {}
         try:
             for name in servers:
-                procs[name] = start_server(name, project)
+                procs[name] = start_server(name, projects, logs)
             for _, port in procs.values():  # warm up
                 wrk(port, ROUTES["hello"], 1)
             for i in range(rounds):
                 order = servers if i % 2 == 0 else list(reversed(servers))
                 for name in order:
-                    for route, path in ROUTES.items():
-                        results[name][route].append(wrk(procs[name][1], path, seconds))
+                    for route in SERVERS[name]:
+                        results[name][route].append(wrk(procs[name][1], ROUTES[route], seconds))
+            logged = (logs / "mega_logged.log").read_text().splitlines()
+            access = [line for line in logged if '"uvicorn.access"' in line]
+            assert access and '"request_id"' in access[-1], "mega_logged wrote no access line"
         finally:
             for proc, _ in procs.values():
                 proc.send_signal(signal.SIGTERM)
@@ -172,32 +241,38 @@ def main() -> None:
     def p99(name: str, route: str) -> float:
         return med(p for _, p in results[name][route])
 
-    def paired(name: str, route: str) -> float:
+    def paired(name: str, peer: str, route: str) -> float:
         # each round ran the servers back to back: the median of per-round ratios cancels the
         # slow drifts of this machine's throughput (±8% between whole runs)
-        pairs = zip(results["mega"][route], results[name][route], strict=True)
+        pairs = zip(results[name][route], results[peer][route], strict=True)
         return med(m / o for (m, _), (o, _) in pairs)
 
     def paired_p99(route: str) -> float:
         pairs = zip(results["mega"][route], results["starlette"][route], strict=True)
         return med(m - o for (_, m), (_, o) in pairs)
 
-    ratios, figures = {}, {}
-    for route in ROUTES:
+    ratios, figures, targets = {}, {}, {}
+    for route in ("hello", "param"):
         for peer in ("starlette", "fastapi", "litestar"):
-            ratios[f"{route}_vs_{peer}"] = round(paired(peer, route), 3)
+            ratios[f"{route}_vs_{peer}"] = round(paired("mega", peer, route), 3)
         ratios[f"{route}_p99_extra_ms"] = round(paired_p99(route), 3)
-        for name in servers:
-            figures[f"{name}_{route}_rps"] = round(rps(name, route))
-            figures[f"{name}_{route}_p99_ms"] = round(p99(name, route), 3)
-    targets = {}
-    for route in ROUTES:
         targets |= {
             f"{route}_vs_starlette": ">=0.9",
             f"{route}_vs_fastapi": ">=2.0",
             f"{route}_vs_litestar": ">=1.3",
             f"{route}_p99_extra_ms": "<=1.0",
         }
+    for key, (name, peer), target in (
+        ("hello_granian_vs_uvicorn", ("mega_granian", "mega"), ">=1.4"),
+        ("hello_granian_vs_blacksheep", ("mega_granian", "blacksheep_granian"), ">=0.9"),
+        ("hello_logged_vs_starlette_logged", ("mega_logged", "starlette_logged"), ">=0.9"),
+    ):
+        ratios[key] = round(paired(name, peer, "hello"), 3)
+        targets[key] = target
+    for name in servers:
+        for route in SERVERS[name]:
+            figures[f"{name}_{route}_rps"] = round(rps(name, route))
+            figures[f"{name}_{route}_p99_ms"] = round(p99(name, route), 3)
     passed = all(
         (ratios[k] <= float(t[2:])) if t.startswith("<=") else (ratios[k] >= float(t[2:]))
         for k, t in targets.items()
