@@ -9,6 +9,7 @@ table exactly as it is after that op — in ``up`` and in ``down``.
 from __future__ import annotations
 
 import copy
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,18 +113,32 @@ def old_state(old: dict[str, Table], renames: dict[str, str] | None) -> dict[str
 
 
 def _by_dependency(names: list[str], tables: dict[str, Table]) -> list[str]:
-    """``names`` ordered so a table comes after the tables it references (among ``names``)."""
-    pending, ordered = sorted(names), []
-    while pending:
-        for name in pending:
-            refs = {fk.ref_table for fk in tables[name].foreign_keys()} - {name}
-            if not refs & (set(pending) - {name}):
-                ordered.append(name)
-                pending.remove(name)
-                break
-        else:  # a cycle: keep the rest in name order (the dialect will report it)
-            ordered += pending
-            break
+    """``names`` ordered so a table comes after the tables it references (among ``names``);
+    of the tables ready at each point, the first by name (a stable order). Kahn's sort with a
+    heap: linear in tables and references, where rescanning the pending list was cubic."""
+    wanted = set(names)
+    waits_for = {
+        name: {fk.ref_table for fk in tables[name].foreign_keys()} & wanted - {name}
+        for name in wanted
+    }
+    needed_by: dict[str, list[str]] = {name: [] for name in wanted}
+    for name, refs in waits_for.items():
+        for ref in refs:
+            needed_by[ref].append(name)
+    left = {name: len(refs) for name, refs in waits_for.items()}
+    ready = [name for name, count in left.items() if count == 0]
+    heapq.heapify(ready)
+    ordered = []
+    while ready:
+        name = heapq.heappop(ready)
+        ordered.append(name)
+        for dependent in needed_by[name]:
+            left[dependent] -= 1
+            if left[dependent] == 0:
+                heapq.heappush(ready, dependent)
+    if len(ordered) < len(wanted):  # a cycle: the rest in name order (the dialect reports it)
+        placed = set(ordered)
+        ordered += sorted(n for n in wanted if n not in placed)
     return ordered
 
 
