@@ -148,3 +148,16 @@ async def test_a_frozen_server_is_left_and_presence_converges(own_nats_cluster, 
             finally:
                 os.kill(pid, signal.SIGCONT)
     print(f"\npresence converged {converged_in:.2f} s after the freeze; declared down: {silent}")
+
+
+async def test_a_node_stopping_while_its_link_looks_for_a_server_stops_at_once(own_nats, ws_app):
+    link = {"driver": "nats", "servers": [own_nats.url], "reconnect_wait_s": 0.1}
+    async with ws_app(ws=WS, adapters={"presence": {"default": link}}) as (app, _url):
+        nc = app.extensions["ws"].link.nc
+        await asyncio.to_thread(own_nats.stop)
+        for _ in range(250):  # 5 s
+            if nc.is_reconnecting:
+                break
+            await asyncio.sleep(0.02)
+        assert nc.is_reconnecting
+    assert nc.is_closed  # not left reconnecting for ever
