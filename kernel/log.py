@@ -220,6 +220,13 @@ def _structlog() -> Any:
     import structlog
 
     if not _structlog_ready:
+        global _chain, _DropEvent
+        current = structlog.get_config()["processors"]
+        if any(type(p).__name__ == "LogCapture" for p in current):
+            # structlog.testing.capture_logs began before the first event: emit through its
+            # chain, and configure ours once it is over
+            _chain, _DropEvent = current, structlog.DropEvent
+            return structlog
         fmt = _settings["format"]
         console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
         processors: list[Any] = [
@@ -244,7 +251,6 @@ def _structlog() -> Any:
             logger_factory=_stderr_logger,
             cache_logger_on_first_use=False,
         )
-        global _chain, _DropEvent
         _chain, _DropEvent = processors, structlog.DropEvent
         _structlog_ready = True
     return structlog
