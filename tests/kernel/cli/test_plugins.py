@@ -39,6 +39,7 @@ def test_plugins_json_shows_enabled_plugins_and_what_they_registered(mega, proje
         "provides": ["greeting"],
         "requires": [],
         "registered": ["command hello", "command acme"],
+        "hooks": ["mega_register"],
     }
     assert rows["memory"]["registered"] == ["cache driver memory", "session driver memory"]
     assert rows["idle"]["enabled"] is False and rows["idle"]["provides"] is None
