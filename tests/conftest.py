@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -647,3 +648,38 @@ def _has_font_for(lang: str) -> bool:
         return False
     found = subprocess.run(["fc-list", f":lang={lang}"], capture_output=True, text=True)
     return bool(found.stdout.strip())
+
+
+def _in_terminal(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    """Run ``argv`` with a pseudo-terminal as its stdin, stdout and stderr."""
+    master, slave = os.openpty()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the process closed the terminal
+                    chunk = b""
+                if not chunk:
+                    break
+                out += chunk
+            elif proc.poll() is not None:
+                break
+        return proc.wait(timeout=30), out.decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+@pytest.fixture
+def in_terminal() -> Callable[[list[str], Path, dict[str, str]], tuple[int, str]]:
+    """``in_terminal(argv, cwd, env)``: run a command on a pseudo-terminal (a TTY: progress
+    bars, colours); its exit status and everything it wrote."""
+    return _in_terminal

@@ -3,11 +3,7 @@ elsewhere (never carriage returns in a log)."""
 
 from __future__ import annotations
 
-import os
-import select
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 MIGRATION = """
@@ -20,34 +16,6 @@ migration = Migration(
 )
 """
 COUNT = 30
-
-
-def in_terminal(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
-    """Run ``argv`` with a pseudo-terminal as its stdin, stdout and stderr."""
-    master, slave = os.openpty()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave)
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: the process closed the terminal
-                    chunk = b""
-                if not chunk:
-                    break
-                out += chunk
-            elif proc.poll() is not None:
-                break
-        return proc.wait(timeout=30), out.decode(errors="replace")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
 
 
 def many_migrations(project: Path) -> None:
@@ -69,7 +37,7 @@ def test_off_a_tty_each_migration_is_one_plain_line(mega, project, enable):
     assert "\r" not in result.stderr and "\x1b" not in result.stderr
 
 
-def test_on_a_tty_a_bar_counts_the_migrations(mega, project, enable):
+def test_on_a_tty_a_bar_counts_the_migrations(mega, project, enable, in_terminal):
     enable("db", "sqlite", extra='\n[adapters.db.default]\ndriver = "sqlite"\n')
     many_migrations(project)
     env = mega.env() | {"TERM": "xterm"}

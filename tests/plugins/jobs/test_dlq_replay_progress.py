@@ -4,12 +4,7 @@ the way elsewhere; every letter back on the work stream."""
 from __future__ import annotations
 
 import json
-import os
-import select
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
@@ -39,34 +34,6 @@ while (await bus.stats(Doomed.subject)).dlq_depth < {COUNT}:
 """
 
 
-def in_terminal(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
-    """Run ``argv`` with a pseudo-terminal as its stdin, stdout and stderr."""
-    master, slave = os.openpty()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave)
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # EIO: the process closed the terminal
-                    chunk = b""
-                if not chunk:
-                    break
-                out += chunk
-            elif proc.poll() is not None:
-                break
-        return proc.wait(timeout=30), out.decode(errors="replace")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
-
-
 @pytest.fixture
 def full_dlq(mega, project, enable):
     enable("jobs", extra='\n[adapters.bus.default]\ndriver = "local"\n')
@@ -88,7 +55,7 @@ def test_off_a_tty_a_line_each_tenth(mega, full_dlq):
     assert depths(mega, full_dlq) == (COUNT, 0)
 
 
-def test_on_a_tty_a_bar(mega, full_dlq):
+def test_on_a_tty_a_bar(mega, full_dlq, in_terminal):
     argv = [sys.executable, "-m", "mega", "jobs", "dlq", "replay", "Doomed", "--all"]
     status, out = in_terminal(argv, full_dlq, mega.env() | {"TERM": "xterm"})
     assert status == 0, out
