@@ -176,6 +176,8 @@ class Supervisor:
         self.main: Child | None = None
         self.others: list[Child] = []
         self.stop_timeout = 30.0
+        #: one swap at a time (the first start and the watcher's restarts)
+        self._swapping = asyncio.Lock()
 
     def child_env(self) -> dict[str, str]:
         env = dict(self.environ)
@@ -202,19 +204,25 @@ class Supervisor:
             loop.add_signal_handler(sig, stop.set)
         if first.serves:
             await self.proxy.listen(self.host, self.port)
+        watcher: asyncio.Task[None] | None = None
         try:
-            started = await self.swap(first, changed=None)
+            if not once:
+                # armed before the first start: an edit made while it starts is not lost (it
+                # swaps again once the first swap is done)
+                watcher = asyncio.create_task(self.watch(stop))
+            async with self._swapping:
+                started = await self.swap(first, changed=None)
             if once:
                 return 0 if started else 1
             if started:
                 self.out.say("Ctrl-C stops everything")
-            watcher = asyncio.create_task(self.watch(stop))
             await stop.wait()
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
             return 0
         finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             self.out.say("stopping")
             await self.proxy.close()
             children = [c for c in [self.main, *self.others] if c is not None]
@@ -241,7 +249,8 @@ class Supervisor:
             except Exception as exc:
                 self._config_failed(exc, paths)
                 continue
-            await self.swap(new, changed=paths)
+            async with self._swapping:
+                await self.swap(new, changed=paths)
 
     def watched(self, _change: Any, path: str) -> bool:
         try:

@@ -97,11 +97,14 @@ class Dev:
         return self.log.read_text()
 
     def wait_output(self, pattern: str, timeout: float = 30, start: int = 0) -> re.Match[str]:
-        found = wait_for(
-            lambda: re.search(pattern, self.output()[start:]) or self.proc.poll() is not None,
-            f"{pattern!r} in mega dev's output",
-            timeout,
-        )
+        try:
+            found = wait_for(
+                lambda: re.search(pattern, self.output()[start:]) or self.proc.poll() is not None,
+                f"{pattern!r} in mega dev's output",
+                timeout,
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; it printed:\n{self.output()[-3000:]}") from None
         assert isinstance(found, re.Match), f"mega dev exited:\n{self.output()}"
         return found
 
