@@ -55,6 +55,10 @@ class RedisLockOptions(BaseModel):
     clock_drift_factor: float = Field(default=0.01, ge=0, lt=0.5)
 
 
+#: how long connecting at boot keeps trying before the boot fails
+BOOT_CONNECT_S = 5.0
+
+
 class RedisLock(Lock):
     def __init__(self, *, alias: str, options: RedisLockOptions) -> None:
         self.alias = alias
@@ -93,7 +97,18 @@ class RedisLock(Lock):
                     )
                 }
             )
-        await asyncio.gather(*(c.ping() for c in self._clients))
+        # a lock operation fails fast (op_timeout_ms), but a boot should not fail on one slow
+        # answer of a busy server: the first ping is tried again for a few seconds
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BOOT_CONNECT_S
+        while True:
+            try:
+                await asyncio.gather(*(c.ping() for c in self._clients))
+                return
+            except Exception:
+                if loop.time() >= deadline:
+                    raise
+                await asyncio.sleep(0.1)
 
     async def close(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self._clients), return_exceptions=True)
