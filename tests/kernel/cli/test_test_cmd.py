@@ -12,11 +12,11 @@ from mega.testing.services import free_port
 
 PLAIN_TEST = """
 def test_first():
-    assert True
+    assert sorted([3, 1, 2]) == [1, 2, 3]
 
 
 def test_second():
-    assert True
+    assert "mega".upper() == "MEGA"
 """
 
 
