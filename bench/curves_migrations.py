@@ -54,28 +54,10 @@ def forward_models(n: int) -> dict[str, Any]:
 
 
 def models(n: int) -> dict[str, Any]:
-    """``n`` tables shaped as bench/migrations.py's, as ``table_def()`` gives them."""
-    from mega.plugins.db import BigInt, Bool, DateTime, Decimal, Index, Int, Model, String, Text
+    """``n`` tables shaped as bench/migrations.py's (its generator, four-digit names)."""
+    from migrations import mega_models
 
-    tables = {}
-    for i in range(n):
-        attrs: dict[str, object] = {
-            "__table__": f"t{i:04d}",
-            "__module__": __name__,
-            "__indexes__": [Index("name", "score")],
-            "code": String(40, unique=True),
-            "name": String(80),
-            "score": Int(),
-            "amount": Decimal(12, 2, nullable=True),
-            "body": Text(nullable=True),
-            "active": Bool(default=True),
-            "at": DateTime(nullable=True),
-            "rank": Int(nullable=True),
-            "parent_id": BigInt(nullable=True, references=f"t{i - 1:04d}.id" if i else None),
-        }
-        model: Any = type(f"T{n}x{i:04d}", (Model,), attrs)
-        tables[model.__table__] = model.table_def()
-    return tables
+    return mega_models(n, width=4, prefix=f"T{n}x")
 
 
 def timed(fn: Callable[[], None]) -> float:

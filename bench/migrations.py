@@ -26,13 +26,15 @@ from pathlib import Path
 N_MODELS = 200
 
 
-def mega_models() -> dict[str, object]:
+def mega_models(n: int = N_MODELS, *, width: int = 3, prefix: str = "T") -> dict[str, object]:
+    """``n`` models as tables (``table_def()``): ``t000``… each referencing the one before; the
+    class names start with ``prefix`` (several sets in one process need their own)."""
     from mega.plugins.db import BigInt, Bool, DateTime, Decimal, Index, Int, Model, String, Text
 
     tables = {}
-    for i in range(N_MODELS):
+    for i in range(n):
         attrs: dict[str, object] = {
-            "__table__": f"t{i:03d}",
+            "__table__": f"t{i:0{width}d}",
             "__module__": __name__,
             "__indexes__": [Index("name", "score")],
             "code": String(40, unique=True),
@@ -44,11 +46,9 @@ def mega_models() -> dict[str, object]:
             "at": DateTime(nullable=True),
             "rank": Int(nullable=True),
         }
-        if i:
-            attrs["parent_id"] = BigInt(nullable=True, references=f"t{i - 1:03d}.id")
-        else:
-            attrs["parent_id"] = BigInt(nullable=True)
-        model = type(f"T{i:03d}", (Model,), attrs)
+        parent = f"t{i - 1:0{width}d}.id" if i else None
+        attrs["parent_id"] = BigInt(nullable=True, references=parent)
+        model = type(f"{prefix}{i:0{width}d}", (Model,), attrs)
         tables[model.__table__] = model.table_def()
     return tables
 
