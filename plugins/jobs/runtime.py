@@ -79,7 +79,7 @@ class Jobs:
         self.events = Events("jobs", EVENTS)
         self._queues: dict[str, JobQueue] = {}
         #: what the mega_jobs_wrap_run / mega_jobs_message_headers hooks give every queue
-        self._tracing: Any = None
+        self._message_hooks: Any = None
         self.consumptions: list[Consumption] = []
         #: the transactional outbox (set at boot when ``outbox_db`` names a db adapter)
         self.outbox: Outbox | None = None
@@ -142,14 +142,21 @@ class Jobs:
         )
 
     def _set_propagation(self, propagation: Any) -> None:
-        self._tracing = propagation
+        self._message_hooks = propagation
         for queue in self._queues.values():
             queue.tracing = propagation
 
     @property
+    def message_hooks(self) -> MessageHooks | None:
+        """What the ``mega_jobs_message_headers`` and ``mega_jobs_wrap_run`` hooks give every
+        enqueue and run (None: no implementation)."""
+        hooks: MessageHooks | None = self._message_hooks
+        return hooks
+
+    @property
     def tracing(self) -> Any:
         """Deprecated: implement ``mega_jobs_wrap_run`` / ``mega_jobs_message_headers``."""
-        return self._tracing
+        return self._message_hooks
 
     @tracing.setter
     def tracing(self, tracing: Any) -> None:
@@ -176,7 +183,7 @@ class Jobs:
                 dlq_max_bytes=s.dlq_max_bytes,
                 duplicate_window_ms=s.duplicate_window_ms,
                 events=self.events,
-                tracing=self._tracing,
+                tracing=self._message_hooks,
             )
         return queue
 
@@ -238,7 +245,7 @@ class Jobs:
                     {"job": job.__name__},
                 )
         encoded = [(encode(payload, what=what), msg_id) for payload, msg_id in items]
-        headers = None if self._tracing is None else self._tracing.inject()
+        headers = None if self._message_hooks is None else self._message_hooks.inject()
         return await outbox.add(job.bus, subject, encoded, headers, what=what)
 
     async def replay(self, job: type[Job], seq: int | None = None) -> list[Published]:

@@ -50,7 +50,7 @@ async def run_job(app: App, job: type[Job], payload: Any, *, retries: bool = Fal
     """
     jobs: Jobs = app.extension("jobs", needed_by="run_job")
     data = encode(payload, what=f"run_job({job.__name__})")
-    hooks = jobs._tracing  # the jobs plugin's own: what its queues apply to every message
+    hooks = jobs.message_hooks  # what the queues apply to every message
     headers = (hooks.inject() if hooks is not None else None) or {}
     delivery = _InProcess(data, dict(headers))
     decoded = json.loads(data)
