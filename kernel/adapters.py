@@ -5,14 +5,11 @@ the factory. The kernel connects every adapter between ``mega_before_boot`` and
 ``mega_after_boot`` and closes them after ``mega_before_shutdown``.
 """
 
-# No `from __future__ import annotations` here: with it, typing.NamedTuple compiles a
-# ForwardRef per field at import (41 compile() calls at boot, measured in bench/boot.py).
-
 import asyncio
 import importlib
 from collections.abc import Callable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
@@ -38,14 +35,31 @@ class Adapter(Protocol):
     async def close(self) -> None: ...
 
 
-class AdapterDriver(NamedTuple):
-    """A registered driver: ``factory(alias=..., options=...)`` builds an adapter."""
+class AdapterDriver:
+    """A registered driver: ``factory(alias=..., options=...)`` builds an adapter.
 
-    kind: str
-    name: str
-    factory: Callable[..., Any]
-    options: type[BaseModel] | None = None
-    description: str = ""
+    (A plain class with ``__slots__``, as the kernel's other records: see discovery.py.)
+    """
+
+    __slots__ = ("description", "factory", "kind", "name", "options")
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        factory: Callable[..., Any],
+        options: type[BaseModel] | None = None,
+        description: str = "",
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        self.factory = factory
+        #: the model ``[adapters.<kind>.<alias>]`` options are validated with (None: no options)
+        self.options = options
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"AdapterDriver({self.kind!r}, {self.name!r}, {self.factory!r})"
 
 
 class Adapters:

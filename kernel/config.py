@@ -41,7 +41,7 @@ from .errors import MegaConfigError, MegaProblems
 CONFIG_FILE = "mega.toml"
 ENV_PREFIX = "MEGA__"
 #: how ``load_config`` labels a value from a variable: ``env MEGA__X`` or ``<root>/.env MEGA__X``
-_ENV_SOURCE = re.compile(rf"(env|.*\.env) {ENV_PREFIX}\S+")
+_ENV_SOURCE = rf"(env|.*\.env) {ENV_PREFIX}\S+"  # (re's cache compiles it on first use)
 PROFILE_VAR = "MEGA_PROFILE"
 TOP_LEVEL_KEYS = ("app", "plugins", "adapters")
 
@@ -97,7 +97,7 @@ class Config(NamedTuple):
     def set_by_environment(self, path: tuple[str | int, ...]) -> bool:
         """Whether everything at or below ``path`` came from ``MEGA__…`` variables (set in the
         process environment or in ``.env``), none of it from a file."""
-        return all(_ENV_SOURCE.fullmatch(s) for s in self.sources_under(path))
+        return all(re.fullmatch(_ENV_SOURCE, s) for s in self.sources_under(path))
 
     def app_version(self) -> str | None:
         """``[app] version``, else the project distribution's: ``[project] version`` of

@@ -5,8 +5,9 @@ that one imports every installed plugin and silently keeps the first of two same
 Here nothing is imported until a plugin is enabled, and a name shipped twice is an error.
 """
 
-# No `from __future__ import annotations` here: with it, typing.NamedTuple compiles a
-# ForwardRef per field at import (41 compile() calls at boot, measured in bench/boot.py).
+# The records here are plain classes with __slots__, not NamedTuples or dataclasses: a NamedTuple
+# costs ~150 us to define and a dataclass ~1 ms (both generate code with eval/exec), and the
+# kernel's import is counted in every boot (bench/boot.py).
 
 import importlib
 import os
@@ -15,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from types import ModuleType
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from .errors import MegaConfigError
 from .spec import PluginSpec
@@ -28,13 +29,20 @@ _MARKER = f"[{ENTRY_POINT_GROUP}]"
 FRAMEWORK_DISTRIBUTION = "mega-framework"
 
 
-class InstalledPlugin(NamedTuple):
+class InstalledPlugin:
     """One entry point in the ``mega.plugins`` group: known, not imported."""
 
-    name: str
-    value: str
-    distribution: str
-    dist_version: str
+    __slots__ = ("dist_version", "distribution", "name", "value")
+
+    def __init__(self, name: str, value: str, distribution: str, dist_version: str) -> None:
+        self.name = name
+        #: the entry point's value: the plugin's module
+        self.value = value
+        self.distribution = distribution
+        self.dist_version = dist_version
+
+    def __repr__(self) -> str:
+        return f"InstalledPlugin({self.name!r}, {self.value!r}, {self.origin!r})"
 
     @property
     def first_party(self) -> bool:
@@ -45,12 +53,18 @@ class InstalledPlugin(NamedTuple):
         return f"{self.distribution} {self.dist_version}"
 
 
-class LoadedPlugin(NamedTuple):
+class LoadedPlugin:
     """An enabled plugin, imported: its module (the pluggy plugin object) and its spec."""
 
-    installed: InstalledPlugin
-    module: ModuleType
-    spec: PluginSpec
+    __slots__ = ("installed", "module", "spec")
+
+    def __init__(self, installed: InstalledPlugin, module: ModuleType, spec: PluginSpec) -> None:
+        self.installed = installed
+        self.module = module
+        self.spec = spec
+
+    def __repr__(self) -> str:
+        return f"LoadedPlugin({self.name!r}, {self.installed.origin!r})"
 
     @property
     def name(self) -> str:
@@ -188,12 +202,15 @@ def _duplicate(name: str, found: list[InstalledPlugin]) -> MegaConfigError:
     )
 
 
-class _Found(NamedTuple):
+class _Found:
     """A distribution folder whose ``entry_points.txt`` names our group."""
 
-    directory: str
-    folder: str
-    text: str
+    __slots__ = ("directory", "folder", "text")
+
+    def __init__(self, directory: str, folder: str, text: str) -> None:
+        self.directory = directory
+        self.folder = folder
+        self.text = text
 
 
 #: Per ``sys.path`` folder: its mtime and what it held, so a process that builds several apps

@@ -5,11 +5,8 @@ check mode (``mega plugins check``) every phase runs on whatever the earlier one
 all problems are returned together.
 """
 
-# No `from __future__ import annotations` here: with it, typing.NamedTuple compiles a
-# ForwardRef per field at import (41 compile() calls at boot, measured in bench/boot.py).
-
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -24,17 +21,39 @@ from .registry import Owner, Registry
 from .spec import PluginConfig
 
 
-class LoadedApp(NamedTuple):
-    """Everything built from config before boot."""
+class LoadedApp:
+    """Everything built from config before boot (a plain class: see discovery.py's records)."""
 
-    config: Config
-    catalog: Catalog
-    plugins: list[LoadedPlugin]
-    plugin_configs: dict[str, PluginConfig]
-    pm: MegaPluginManager
-    registry: Registry
-    adapters: Adapters
-    problems: list[MegaConfigError]
+    __slots__ = (
+        "adapters",
+        "catalog",
+        "config",
+        "plugin_configs",
+        "plugins",
+        "pm",
+        "problems",
+        "registry",
+    )
+
+    def __init__(
+        self,
+        config: Config,
+        catalog: Catalog,
+        plugins: list[LoadedPlugin],
+        plugin_configs: dict[str, PluginConfig],
+        pm: MegaPluginManager,
+        registry: Registry,
+        adapters: Adapters,
+        problems: list[MegaConfigError],
+    ) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.plugins = plugins
+        self.plugin_configs = plugin_configs
+        self.pm = pm
+        self.registry = registry
+        self.adapters = adapters
+        self.problems = problems
 
 
 def load_plugins(

@@ -172,7 +172,7 @@ _dumps: Callable[..., bytes]
 
 
 #: query parameters whose values never reach a log line
-_SECRET_QUERY = re.compile(r"\b(token|access_token|api_key|password)=[^&\s\"']+")
+_SECRET_QUERY = r"\b(token|access_token|api_key|password)=[^&\s\"']+"  # compiled on first use
 
 
 class _StdlibToStructlog(logging.Handler):
@@ -188,7 +188,7 @@ class _StdlibToStructlog(logging.Handler):
                 fields["exc_info"] = record.exc_info
             message = record.getMessage()
             if "token=" in message:  # an access line of a URL carrying a credential
-                message = _SECRET_QUERY.sub(r"\1=***", message)
+                message = re.sub(_SECRET_QUERY, r"\1=***", message)
             LazyLogger({})._emit(level, message, fields)
         except Exception:
             self.handleError(record)

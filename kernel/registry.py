@@ -6,7 +6,9 @@ registration time, and the error names the name and both owners.
 """
 
 # No `from __future__ import annotations` here: with it, typing.NamedTuple compiles a
-# ForwardRef per field at import (41 compile() calls at boot, measured in bench/boot.py).
+# ForwardRef per field at import (41 compile() calls at boot, measured in bench/boot.py). Only
+# Owner (compared, hashed) stays a NamedTuple; the other records are plain classes with __slots__,
+# several times cheaper to define (see discovery.py).
 
 import re
 import warnings
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
     from .generators import GeneratorDef
 
 T = TypeVar("T")
-_KIND = re.compile(r"^[a-z][a-z0-9-]*$")
+#: an adapter kind's or option's name (matched with re's own cache: compiled on first use)
+_KIND = r"[a-z][a-z0-9-]*"
 #: what ``Ctx`` holds itself (slots), which no plugin may shadow
 _CTX_OWN = frozenset({"app", "log"})
 
@@ -70,15 +73,21 @@ BUILTIN_COMMANDS = frozenset(
 )
 
 
-class AdapterKind(NamedTuple):
+class AdapterKind:
     """A declared adapter kind: ``[adapters.<name>.*]`` tables build adapters of it."""
 
-    name: str
-    #: what every adapter of the kind implements (a ``typing.Protocol``, runtime-checkable);
-    #: checked when the adapter is built
-    protocol: type | None
-    description: str
-    owner: "Owner"
+    __slots__ = ("description", "name", "owner", "protocol")
+
+    def __init__(self, name: str, protocol: type | None, description: str, owner: "Owner") -> None:
+        self.name = name
+        #: what every adapter of the kind implements (a ``typing.Protocol``, runtime-checkable);
+        #: checked when the adapter is built
+        self.protocol = protocol
+        self.description = description
+        self.owner = owner
+
+    def __repr__(self) -> str:
+        return f"AdapterKind({self.name!r}, {self.protocol!r}, owner={self.owner})"
 
 
 class Owner(NamedTuple):
@@ -96,17 +105,25 @@ class Owner(NamedTuple):
         return f"plugin {self.plugin!r} ({self.distribution} {self.version})"
 
 
-class CommandDef(NamedTuple):
+class CommandDef:
     """A CLI command a plugin adds: a typer app (a command group) or a function."""
 
-    name: str
-    target: Any
-    help: str | None = None
+    __slots__ = ("help", "name", "target")
+
+    def __init__(self, name: str, target: Any, help: str | None = None) -> None:
+        self.name = name
+        self.target = target
+        self.help = help
 
 
-class Entry(NamedTuple, Generic[T]):
-    value: T
-    owner: Owner
+class Entry(Generic[T]):
+    """A registered value and who registered it."""
+
+    __slots__ = ("owner", "value")
+
+    def __init__(self, value: T, owner: Owner) -> None:
+        self.value = value
+        self.owner = owner
 
 
 class NameRegistry(Generic[T]):
@@ -354,7 +371,7 @@ class PluginRegistry:
         registers for it become configurable, and each adapter built is checked against
         ``protocol`` (a ``typing.Protocol``: every member it declares must be there) when the
         app is built."""
-        if not isinstance(kind, str) or not _KIND.match(kind):
+        if not isinstance(kind, str) or not re.fullmatch(_KIND, kind):
             raise MegaConfigError(
                 "plugin.invalid_name",
                 f"{self.owner} declared adapter kind {kind!r}; use lower-case letters, digits "
@@ -383,7 +400,7 @@ class PluginRegistry:
         """Allow ``key`` in every ``[adapters.<kind>.<alias>]`` table, whatever its driver: it is
         taken out before the driver's options validate the rest, and handed to
         ``mega_wrap_adapter`` (the breaker plugin's ``breaker = "<name>"``)."""
-        if key in ("driver",) or not _KIND.match(key or ""):
+        if key in ("driver",) or not re.fullmatch(_KIND, key or ""):
             raise MegaConfigError(
                 "plugin.invalid_name",
                 f"{self.owner} declared adapter option {key!r}; use lower-case letters, digits "

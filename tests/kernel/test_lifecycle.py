@@ -212,6 +212,46 @@ async def test_an_app_boots_once_and_shutdown_is_idempotent(site):
     assert app.phase == "stopped"
 
 
+async def test_a_hook_gets_only_the_arguments_it_names_and_a_wrapper_wraps_its_plugins_impl(
+    site, events
+):
+    site.plugin(
+        "bare",
+        """
+from recorder import EVENTS
+
+@hookimpl
+def mega_after_boot():
+    EVENTS.append("bare after_boot")
+""",
+    )
+    site.plugin(
+        "wrapped",
+        """
+from recorder import EVENTS
+
+@hookimpl
+def mega_after_boot(app):
+    EVENTS.append("wrapped after_boot")
+
+@hookimpl(specname="mega_after_boot", wrapper=True)
+def around_after_boot(app):
+    EVENTS.append("wrapper before")
+    result = yield
+    EVENTS.append("wrapper after")
+    return result
+""",
+    )
+    async with App.from_dict(config("bare", "wrapped"), environ={}):
+        pass
+    assert events == [
+        "bare after_boot",
+        "wrapper before",
+        "wrapped after_boot",
+        "wrapper after",
+    ]
+
+
 def test_unknown_hook_implementation_is_an_error_naming_the_plugin(site):
     site.plugin(
         "typo",
