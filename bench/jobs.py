@@ -1,6 +1,7 @@
 """Job queue throughput against raw nats-py, FastStream and a bare ProcessPoolExecutor.
 
-Same NATS server (127.0.0.1:4222), same payloads ({"i": n}, JSON), interleaved rounds, medians.
+Same NATS server (127.0.0.1:4222), same payloads ({"i": n}, JSON), interleaved rounds (each pair
+in one order on even rounds, the other on odd ones), medians of per-round ratios.
 
 (a) enqueue: awaited ``js.publish`` (raw, JSON-encoding the payload) vs mega ``enqueue``.
     Target >= 0.9x.
@@ -252,27 +253,40 @@ async def bench_nats(rounds: int, n: int) -> dict[str, list[float]]:
             "raw_c1", "mega_c1", "raw_c32", "mega_c32", "raw_cpu32", "mega_cpu32", "faststream",
         )
     }  # fmt: skip
+
+    async def consume(side: str, c: int, small: int) -> None:
+        if side == "raw":
+            await prefill(js, raw_subject, small)
+            rate, cpu = await raw_worker(js, api, raw_stream, raw_subject, small, c)
+        else:
+            await prefill(js, mega_subject, small)
+            rate, cpu = await mega_worker(queue, Job, mega_subject, small, c)
+        r[f"{side}_c{c}"].append(rate)
+        if c == 32:
+            r[f"{side}_cpu32"].append(cpu)
+
     try:
-        for _ in range(rounds):
-            r["raw_enqueue"].append(await raw_enqueue(js, raw_subject, n // 4))
-            r["mega_enqueue"].append(await mega_enqueue(queue, job, n // 4))
+        for round_ in range(rounds):
+            # each pair runs in one order on even rounds and the other on odd ones: whichever
+            # goes second meets a server still busy with the first's work (stream cleanup)
+            sides = ("raw", "mega") if round_ % 2 == 0 else ("mega", "raw")
+            for side in sides:
+                if side == "raw":
+                    r["raw_enqueue"].append(await raw_enqueue(js, raw_subject, n // 4))
+                else:
+                    r["mega_enqueue"].append(await mega_enqueue(queue, job, n // 4))
             await js.purge_stream(raw_stream)
             await js.purge_stream(mega_stream)
-            r["raw_bulk"].append(await raw_bulk(js, raw_subject, n))
-            r["mega_bulk"].append(await mega_bulk(queue, job, n))
+            for side in sides:
+                if side == "raw":
+                    r["raw_bulk"].append(await raw_bulk(js, raw_subject, n))
+                else:
+                    r["mega_bulk"].append(await mega_bulk(queue, job, n))
             await js.purge_stream(raw_stream)
             await js.purge_stream(mega_stream)
             for c, small in ((1, n // 4), (32, n)):
-                await prefill(js, raw_subject, small)
-                rate, cpu = await raw_worker(js, api, raw_stream, raw_subject, small, c)
-                r[f"raw_c{c}"].append(rate)
-                if c == 32:
-                    r["raw_cpu32"].append(cpu)
-                await prefill(js, mega_subject, small)
-                rate, cpu = await mega_worker(queue, Job, mega_subject, small, c)
-                r[f"mega_c{c}"].append(rate)
-                if c == 32:
-                    r["mega_cpu32"].append(cpu)
+                for side in sides:
+                    await consume(side, c, small)
             await prefill(js, raw_subject, n)
             r["faststream"].append(await faststream_worker(raw_stream, raw_subject, n, 32))
             await js.delete_consumer(raw_stream, f"{raw_stream}_FS")  # one per WorkQueue filter
@@ -316,7 +330,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer jobs and rounds (< 60 s)")
     args = parser.parse_args()
-    rounds, n = (3, 4_000) if args.quick else (5, 20_000)
+    rounds, n = (4, 4_000) if args.quick else (8, 20_000)
     r = asyncio.run(bench_nats(rounds, n))
     local = asyncio.run(bench_local(n))
     pools = asyncio.run(bench_pools(rounds, 1_000 if args.quick else 5_000))

@@ -143,7 +143,7 @@ class _Tries:
 class NatsDelivery:
     """A JetStream message as a ``Delivery`` (sequence and count read off its reply subject)."""
 
-    __slots__ = ("delivery_count", "msg", "seq", "stored_at")
+    __slots__ = ("_tokens", "delivery_count", "msg", "seq")
 
     def __init__(self, msg: Any) -> None:
         self.msg = msg
@@ -153,8 +153,13 @@ class NatsDelivery:
         at = 4 if len(tokens) == 9 else 6
         self.delivery_count = int(tokens[at])
         self.seq = int(tokens[at + 1])
-        #: when the stream stored the message (unix seconds)
-        self.stored_at = int(tokens[at + 3]) / 1e9
+        self._tokens = tokens, at
+
+    @property
+    def stored_at(self) -> float:
+        """When the stream stored the message (unix seconds); read only by ``start`` listeners."""
+        tokens, at = self._tokens
+        return int(tokens[at + 3]) / 1e9
 
     @property
     def data(self) -> bytes:
