@@ -17,7 +17,10 @@ API). Servers:
   the JSON hello. Target: >= 0.9x.
 
 Rounds interleave the servers (reversed every other round); each ratio is the median of
-per-round ratios, figures are medians. Last line: one JSON object.
+per-round ratios, figures are medians. Throughput on this 2-core machine swings by +-15% from
+one 3 s run to the next (other services share the cores), so the figures also give each server's
+CPU per request (``*_cpu_us``, its processes' user + system time over the run / requests), which
+moves far less. Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -192,6 +195,23 @@ def wrk(port: int, path: str, seconds: int) -> tuple[float, float]:
     return rps, float(p99.group(1)) * scale
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) a server has used so far, its worker processes
+    included (granian serves from a child of the process started)."""
+    total = 0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += map(int, (task / "children").read_text().split())
+        except OSError:  # it ended in the meantime
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (< 60 s)")
@@ -203,6 +223,8 @@ def main() -> None:
     results: dict[str, dict[str, list[tuple[float, float]]]] = {
         s: {r: [] for r in SERVERS[s]} for s in servers
     }
+    #: server CPU per request (us), each run: steadier than throughput on a shared machine
+    cpu_us: dict[str, dict[str, list[float]]] = {s: {r: [] for r in SERVERS[s]} for s in servers}
     with tempfile.TemporaryDirectory() as tmp:
         projects = {
             "quiet": mega_project(Path(tmp) / "quiet", "warning"),
@@ -220,7 +242,12 @@ def main() -> None:
                 order = servers if i % 2 == 0 else list(reversed(servers))
                 for name in order:
                     for route in SERVERS[name]:
-                        results[name][route].append(wrk(procs[name][1], ROUTES[route], seconds))
+                        proc, port = procs[name]
+                        before = cpu_seconds(proc.pid)
+                        rps_p99 = wrk(port, ROUTES[route], seconds)
+                        spent = cpu_seconds(proc.pid) - before
+                        results[name][route].append(rps_p99)
+                        cpu_us[name][route].append(spent / (rps_p99[0] * seconds) * 1e6)
             logged = (logs / "mega_logged.log").read_text().splitlines()
             access = [line for line in logged if '"uvicorn.access"' in line]
             assert access and '"request_id"' in access[-1], "mega_logged wrote no access line"
@@ -273,6 +300,7 @@ def main() -> None:
         for route in SERVERS[name]:
             figures[f"{name}_{route}_rps"] = round(rps(name, route))
             figures[f"{name}_{route}_p99_ms"] = round(p99(name, route), 3)
+            figures[f"{name}_{route}_cpu_us"] = round(med(cpu_us[name][route]), 1)
     passed = all(
         (ratios[k] <= float(t[2:])) if t.startswith("<=") else (ratios[k] >= float(t[2:]))
         for k, t in targets.items()
