@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from starlette._utils import get_route_path  # the router's own reading of a path
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -23,6 +22,7 @@ from . import responses
 from .handlers import Compiled, Endpoint, compile_route
 from .hooks import RequestObserver, RequestWrapper
 from .middleware import MegaHttpMiddleware
+from .route_index import RouteIndex
 from .routing import METHODS, Route, check_unique, discover_routes
 from .sessions import SessionMiddleware
 from .settings import HttpSettings
@@ -246,48 +246,6 @@ def _refusals(
     return refused
 
 
-class StaticFirst:
-    """Starlette's ``Router`` with a dict lookup in front for the paths without parameters: a
-    request for one costs the same with 10 routes or 1 000 (the router tries routes in order,
-    ~0.8 us each). A path an earlier route could also match is left to the router, so which
-    route answers never changes."""
-
-    __slots__ = ("router", "static")
-
-    def __init__(self, router: Router) -> None:
-        self.router = router
-        self.static: dict[str, StarletteRoute] = {}
-        for i, route in enumerate(router.routes):
-            if not isinstance(route, StarletteRoute) or route.param_convertors:
-                continue
-            probe = {"type": "http", "path": route.path, "root_path": "", "method": "GET"}
-            shadowed = any(
-                earlier.matches(probe)[0] is not Match.NONE for earlier in router.routes[:i]
-            )
-            if not shadowed:
-                self.static.setdefault(route.path, route)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            route = self.static.get(get_route_path(scope))
-            if route is not None:
-                # what the router would have set before handing the request over
-                scope.setdefault("router", self.router)
-                scope["route"] = route
-                scope["endpoint"] = route.endpoint
-                scope["path_params"] = {}
-                await route.app(scope, receive, send)
-                return
-        await self.router(scope, receive, send)
-
-    @property
-    def routes(self) -> list[Any]:
-        return list(self.router.routes)
-
-    def url_path_for(self, name: str, /, **params: Any) -> Any:
-        return self.router.url_path_for(name, **params)
-
-
 async def _not_found(scope: Any, receive: Any, send: Any) -> None:
     response = responses.fail(
         404, "http.not_found", f"no route matches {scope['path']}", {"path": scope["path"]}
@@ -332,7 +290,7 @@ def build(
         )
         for path, methods in by_path.items()
     ]
-    asgi: Any = StaticFirst(Router(routes=[*routes, *extra], default=_not_found))
+    asgi: Any = RouteIndex(Router(routes=[*routes, *extra], default=_not_found))
     # plugins' ASGI wrappers (mega_http_middleware): the first plugin's outermost
     for wrap in reversed(app.hooks.collect("mega_http_middleware", app=app)):
         asgi = wrap(asgi)
