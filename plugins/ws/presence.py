@@ -104,6 +104,9 @@ class Presence:
         self._diffs: dict[str, tuple[Keyed, Keyed]] = {}
         self._large_sent: dict[str, float] = {}
         self._counts_sent: dict[str, int] = {}
+        #: topic -> key -> how many sources (this node, each other node) hold it: ``count`` is
+        #: the length of a topic's dict, not a union of every node's keys at each tick
+        self._holders: dict[str, dict[str, int]] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self._beat: asyncio.Task[None] | None = None
 
@@ -141,7 +144,7 @@ class Presence:
         self._refs += 1
         ref = f"{self.node}.{self._refs}"
         mine[(topic, key)] = ref
-        _put(self.local, topic, key, ref, meta)
+        self._put_held(self.local, topic, key, ref, meta)
         _put(self._out_joins, topic, key, ref, meta)
         self._diff(topic)[0].setdefault(key, {})[ref] = meta
         self._schedule()
@@ -182,16 +185,41 @@ class Presence:
 
     def count(self, topic: str) -> int:
         """Distinct keys on ``topic`` across the cluster."""
-        sources = [e[topic] for e in self._sources() if topic in e]
-        if len(sources) == 1:
-            return len(sources[0])
-        return len(set().union(*sources))
+        return len(self._holders.get(topic, ()))
 
     def _sources(self) -> builtins.list[Entries]:  # (`list` is the method above)
         return [self.local, *(state.entries for state in self.nodes.values())]
 
+    # -- a source's entries change: keep the key holders in step ----------------------------
+
+    def _hold(self, topic: str, key: str, delta: int) -> None:
+        keys = self._holders.setdefault(topic, {})
+        held = keys.get(key, 0) + delta
+        if held > 0:
+            keys[key] = held
+            return
+        keys.pop(key, None)
+        if not keys:
+            del self._holders[topic]
+
+    def _put_held(
+        self, entries: Entries, topic: str, key: str, ref: str, meta: dict[str, Any]
+    ) -> bool:
+        had = key in entries.get(topic, ())
+        changed = _put(entries, topic, key, ref, meta)
+        if not had:
+            self._hold(topic, key, 1)
+        return changed
+
+    def _pop_held(self, entries: Entries, topic: str, key: str, ref: str) -> dict[str, Any] | None:
+        had = key in entries.get(topic, ())
+        meta = _pop(entries, topic, key, ref)
+        if had and key not in entries.get(topic, ()):
+            self._hold(topic, key, -1)
+        return meta
+
     def _leave_local(self, topic: str, key: str, ref: str) -> None:
-        meta = _pop(self.local, topic, key, ref)
+        meta = self._pop_held(self.local, topic, key, ref)
         if meta is None:
             return
         if _pop(self._out_joins, topic, key, ref) is None:
@@ -326,12 +354,12 @@ class Presence:
         for topic, keys in joins.items():
             for key, refs in keys.items():
                 for ref, meta in refs.items():
-                    if _put(state.entries, topic, key, ref, meta):
+                    if self._put_held(state.entries, topic, key, ref, meta):
                         self._diff(topic)[0].setdefault(key, {})[ref] = meta
         for topic, left in leaves.items():
             for key, left_refs in left.items():
                 for ref in left_refs:
-                    gone = _pop(state.entries, topic, key, ref)
+                    gone = self._pop_held(state.entries, topic, key, ref)
                     if gone is not None:
                         self._diff(topic)[1].setdefault(key, {})[ref] = gone
         self._schedule()
@@ -348,6 +376,12 @@ class Presence:
                 for ref, meta in refs.items():
                     if old.get(topic, {}).get(key, {}).get(ref) != meta:
                         self._diff(topic)[0].setdefault(key, {})[ref] = meta
+        for topic in old.keys() | entries.keys():
+            before, after = old.get(topic, {}), entries.get(topic, {})
+            for key in before.keys() - after.keys():
+                self._hold(topic, key, -1)
+            for key in after.keys() - before.keys():
+                self._hold(topic, key, 1)
         state.entries = entries
         self._schedule()
 
