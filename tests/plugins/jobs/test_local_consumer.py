@@ -30,3 +30,31 @@ async def test_interrupt_ends_a_waiting_fetch_and_claims_nothing_after_it(tmp_pa
         assert delivery.data == b'{"n": 1}'
     finally:
         await bus.close()
+
+
+async def test_processes_sharing_a_store_split_the_groups_limit_fairly(tmp_path):
+    # two LocalBus objects on one file: two worker processes, as far as the store can tell
+    path = str(tmp_path / "jobs.sqlite3")
+    first = LocalBus(alias="a", options=LocalBusOptions(path=path, poll_ms=50))
+    second = LocalBus(alias="b", options=LocalBusOptions(path=path, poll_ms=50))
+    await first.connect()
+    await second.connect()
+    try:
+        await first.ensure_streams("t.fair", LIMITS)
+        config = ConsumerConfig("t.fair", concurrency=4, ack_wait_ms=30_000, max_deliver=3)
+        mine, theirs = await first.consumer(config), await second.consumer(config)
+        assert await theirs.fetch(4, 0.05) == []  # polling an empty stream: it is a claimer now
+        for n in range(8):
+            await first.publish("t.fair", b'{"n": %d}' % n, None)
+        # the group may run 4 at once; two claimers: each may hold 2, however much it asks for
+        held = await mine.fetch(4, 1.0)
+        assert len(held) == 2
+        assert await mine.fetch(2, 0.05) == []  # holding its share: held back, not given more
+        assert len(await theirs.fetch(4, 1.0)) == 2
+        # a run of ours ends: our freed slot is ours to fill again, and no more than that
+        await held[0].ack()
+        await first._flush()
+        assert len(await mine.fetch(3, 1.0)) == 1
+    finally:
+        await first.close()
+        await second.close()
