@@ -65,6 +65,8 @@ CREATE TABLE IF NOT EXISTS mega_job_claimers (
 
 #: a consumer that polled within this many poll intervals counts toward the fair share
 ACTIVE_POLLS = 5
+#: the host's cores: the finest split of a job's concurrency between processes
+CORES = os.cpu_count() or 1
 #: how soon a consumer held back by the group's limit (or its share of it) tries again
 HELD_BACK_RETRY_S = 0.01
 
@@ -559,7 +561,10 @@ class LocalBus:
             "AND leased = 1",
             (stream, now),
         ).fetchone()
-        share = -(-max_ack_pending // max(1, claimers))  # ceil: the slots add up to the limit
+        # ceil: the shares add up to the limit. Split no finer than the host has cores: more
+        # processes than cores can run no more at once, and each share they split off costs
+        # claims (several small ones instead of one) that queue for the one writer
+        share = -(-max_ack_pending // max(1, min(claimers, CORES)))
         if held >= share:
             if claimers > 1:  # the stale (a stopped process's row) go once a share is full
                 db.execute(
