@@ -367,6 +367,11 @@ class Scheduler:
                 duration_s=loop.time() - started,
             )
         else:
+            # a lock lost mid-run (its fail(phase="lock-extend") was emitted then) means another
+            # instance may have taken the fire and run it too: the run finished, but say so
+            lock_lost = abort.is_set() and spec is not None
+            if lock_lost:
+                self.log.warning("schedule.finished_without_lock", schedule=name)
             outcome = self.events.emit(
                 "done",
                 schedule=name,
@@ -374,6 +379,7 @@ class Scheduler:
                 result=result,
                 duration_s=loop.time() - started,
                 token=held.token if held else None,
+                lock_lost=lock_lost,
             )
         finally:
             # the lease goes first and outright: the next fire, anywhere, may run now

@@ -26,7 +26,8 @@ class Quick(Schedule):
 
 async def test_backend_down_at_fire_time_skips_and_the_scheduler_recovers(scheduler_app, own_redis):
     async with scheduler_app(Quick, lock=redis_lock(own_redis)) as (app, scheduler, _events):
-        assert (await scheduler.fire_now("Quick")).name == "done"
+        done = await scheduler.fire_now("Quick")
+        assert (done.name, done.lock_lost) == ("done", False)
         # "try once": retries off and short socket timeouts (bench/locks.py measures how fast
         # the skip comes with the server down)
         [client] = app.ctx().lock()._clients
@@ -83,6 +84,7 @@ async def test_backend_stopping_mid_run_sets_abort_and_emits_fail_lock_extend(
         failures = [(e.name, e.phase) for e in events if e.name == "fail"]
         assert ("fail", "lock-extend") in failures
         assert outcome.name == "done"  # the run itself finished; its release could not
+        assert outcome.lock_lost is True  # ...without its lock: it may have run elsewhere too
         assert ("fail", "release") not in failures  # a lost lock is not released again
         own_redis.start()
 
