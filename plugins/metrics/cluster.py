@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,20 @@ async def gather_peers(own: Path) -> list[tuple[str, list[Family]]]:
 
 def merge(per_worker: list[tuple[str, list[Family]]]) -> list[Family]:
     """Sum counters and histograms series by series; label gauges with their worker."""
+    # Merging builds a few containers per series and keeps them all, none in a cycle: with the
+    # collector on, its passes over what was merged so far made the cost per series grow with
+    # the series (bench/curves_scrape.py: 1.76x per series at 10x the series, 1.12x without).
+    # Nothing else runs on the loop meanwhile (no await in here).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _merge(per_worker)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _merge(per_worker: list[tuple[str, list[Family]]]) -> list[Family]:
     merged: dict[str, tuple[Family, dict[tuple[tuple[str, str], ...], Any]]] = {}
     for worker, families in per_worker:
         for family in families:
