@@ -7,6 +7,8 @@ Any ASGI server works. The lifespan protocol drives the kernel lifecycle, so ``m
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import signal
 import threading
 from pathlib import Path
@@ -64,19 +66,51 @@ class MegaASGI:
 def _note_shutdown_signals(app: App) -> None:
     """Chain onto the server's SIGINT/SIGTERM handlers: the app learns shutdown began when the
     signal arrives (readiness turns 503 then, and the one deadline starts), not only when the
-    server, done draining requests, runs the lifespan shutdown."""
+    server, done draining requests, runs the lifespan shutdown; and plugins close long-lived
+    connections (``mega_http_draining``) before the server drops them."""
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers live in the main thread only
+    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous = signal.getsignal(sig)
         if not callable(previous):
             continue
 
         def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            first = app.phase == "running"
             app.begin_shutdown()
+            if first:
+                loop.call_soon_threadsafe(_start_draining, app)
             previous(signum, frame)
 
         signal.signal(sig, handler)
+
+
+def _start_draining(app: App) -> None:
+    task = asyncio.ensure_future(_drain(app))
+    _draining.add(task)
+    task.add_done_callback(_draining.discard)
+
+
+#: drains in progress (a task nobody references may be collected before it ends)
+_draining: set[asyncio.Task[None]] = set()
+
+
+async def _drain(app: App) -> None:
+    log = get_logger(plugin="http")
+    # the shutdown goes on whatever a plugin raises here; its own shutdown hooks still run
+    try:
+        started = app.hooks.collect_by_plugin("mega_http_draining", app=app)
+    except Exception as exc:
+        log.error("http.draining_failed", error=f"{type(exc).__name__}: {exc}")
+        return
+    for plugin, result in started:
+        if not inspect.isawaitable(result):
+            continue
+        try:
+            await result
+        except Exception as exc:
+            log.error("http.draining_failed", plugin=plugin, error=f"{type(exc).__name__}: {exc}")
 
 
 def create_app(root: str | Path | None = None) -> MegaASGI:

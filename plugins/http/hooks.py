@@ -14,7 +14,7 @@ matches is not a routed request and is not observed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +70,15 @@ def mega_http_observer(app: App) -> RequestObserver | None:
     """A function called after every routed request (see ``RequestObserver``). It runs on the
     request's path: keep it to counting; it must not raise (an error is logged, the response
     is already sent)."""
+
+
+@hookspec
+def mega_http_draining(app: App) -> Awaitable[None] | None:
+    """The server got its stop signal (SIGTERM, Ctrl-C) and starts draining: close long-lived
+    connections now, with a close code that says why (the ws plugin sends 1001 "going away"),
+    before the server drops them itself (uvicorn closes WebSockets with 1012, granian cuts them:
+    clients see 1006). May be async; called once, on the server's loop, as the signal arrives
+    (the app's shutdown phases come later, when requests have drained)."""
 
 
 @hookspec

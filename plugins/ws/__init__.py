@@ -158,6 +158,12 @@ async def mega_after_boot(app: App) -> None:
 
 
 @hookimpl
+async def mega_http_draining(app: App) -> None:
+    # the server was told to stop: say "going away" (1001) before it drops the sockets
+    await hub_of(app).close_clients()
+
+
+@hookimpl
 async def mega_before_shutdown(app: App) -> None:
     await hub_of(app).stop()
 

@@ -220,8 +220,10 @@ class Hub:
         self.presence.start()
         self.log.debug("ws.started", path=self.settings.path, nodes_link=type(self.link).__name__)
 
-    async def stop(self, *, reason: str = "shutdown") -> None:
-        """Stop accepting, close every connection (1001), send leaves and ``bye``."""
+    async def close_clients(self, *, reason: str = "shutdown") -> None:
+        """Stop accepting and close every connection (1001 "going away": a client reconnects,
+        to another node if there is one). Called as soon as the server is told to stop
+        (``mega_http_draining``), before it drops the sockets, and again by ``stop``."""
         from .endpoint import disconnect
 
         self.closing = True
@@ -231,6 +233,10 @@ class Hub:
         await asyncio.gather(
             *(c.close(envelope.CLOSE_GOING_AWAY, "server shutting down", wait_s=1.0) for c in conns)
         )
+
+    async def stop(self, *, reason: str = "shutdown") -> None:
+        """Stop accepting, close every connection (1001), send leaves and ``bye``."""
+        await self.close_clients(reason=reason)
         await self.presence.stop()
         if self._sender is not None:
             self._outbox.put_nowait(None)

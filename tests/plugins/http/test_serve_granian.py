@@ -249,3 +249,27 @@ def test_without_granian_the_error_names_the_extra(served, mega, tmp_path):
     assert result.returncode != 0
     assert "driver.missing_extra" in result.stderr
     assert "pip install 'mega-framework[granian]'" in result.stderr
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_sigterm_closes_open_websockets_with_going_away(
+    server, served, enable, mega, mega_serve, request
+):
+    if server == "granian":
+        request.getfixturevalue("granian")
+    enable("ws")
+    project = served()
+    (project / "apps/main/channels").mkdir(exist_ok=True)
+    (project / "apps/main/channels/rooms.py").write_text(CHANNEL)
+    process, url = mega_serve(project, mega.env(), "--server", server, stderr=subprocess.PIPE)
+
+    async def watch() -> int | None:
+        async with ws_connect(url) as ada:
+            assert await ada.join("room:1") == {"id": "1"}
+            process.send_signal(signal.SIGTERM)
+            return await ada.wait_closed(timeout=20)
+
+    # 1001: the node is going away (a client reconnects elsewhere), not a dropped socket (1006)
+    # nor uvicorn's 1012: the ws plugin's mega_http_draining closed it as the signal arrived
+    assert asyncio.run(watch()) == 1001
+    process.wait(timeout=30)
