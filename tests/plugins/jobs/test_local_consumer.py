@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from mega.plugins.jobs import local_bus
 from mega.plugins.jobs.local_bus import LocalBus, LocalBusOptions
 from mega.plugins.jobs.transport import ConsumerConfig, StreamLimits
@@ -33,10 +35,11 @@ async def test_interrupt_ends_a_waiting_fetch_and_claims_nothing_after_it(tmp_pa
         await bus.close()
 
 
-async def test_processes_sharing_a_store_split_the_groups_limit_fairly(tmp_path, monkeypatch):
-    # the limit is split no finer than the host's cores: say there are four
-    monkeypatch.setattr(local_bus, "CORES", 4)
-    # two LocalBus objects on one file: two worker processes, as far as the store can tell
+@pytest.fixture
+async def two_workers(tmp_path):
+    """Two LocalBus objects on one store file: two worker processes, as far as the store can
+    tell. Yields a (first bus, its consumer, the other's consumer) for ``t.fair``, 4 at once,
+    the other consumer polling already (a claimer), then 8 messages published."""
     path = str(tmp_path / "jobs.sqlite3")
     first = LocalBus(alias="a", options=LocalBusOptions(path=path, poll_ms=50))
     second = LocalBus(alias="b", options=LocalBusOptions(path=path, poll_ms=50))
@@ -49,37 +52,29 @@ async def test_processes_sharing_a_store_split_the_groups_limit_fairly(tmp_path,
         assert await theirs.fetch(4, 0.05) == []  # polling an empty stream: it is a claimer now
         for n in range(8):
             await first.publish("t.fair", b'{"n": %d}' % n, None)
-        # the group may run 4 at once; two claimers: each may hold 2, however much it asks for
-        held = await mine.fetch(4, 1.0)
-        assert len(held) == 2
-        assert await mine.fetch(2, 0.05) == []  # holding its share: held back, not given more
-        assert len(await theirs.fetch(4, 1.0)) == 2
-        # a run of ours ends: our freed slot is ours to fill again, and no more than that
-        await held[0].ack()
-        await first._flush()
-        assert len(await mine.fetch(3, 1.0)) == 1
+        yield first, mine, theirs
     finally:
         await first.close()
         await second.close()
 
 
-async def test_the_limit_is_split_no_finer_than_the_hosts_cores(tmp_path, monkeypatch):
+async def test_processes_sharing_a_store_split_the_groups_limit_fairly(two_workers, monkeypatch):
+    monkeypatch.setattr(local_bus, "CORES", 4)  # split no finer than the cores: say four
+    first, mine, theirs = two_workers
+    # the group may run 4 at once; two claimers: each may hold 2, however much it asks for
+    held = await mine.fetch(4, 1.0)
+    assert len(held) == 2
+    assert await mine.fetch(2, 0.05) == []  # holding its share: held back, not given more
+    assert len(await theirs.fetch(4, 1.0)) == 2
+    # a run of ours ends: our freed slot is ours to fill again, and no more than that
+    await held[0].ack()
+    await first._flush()
+    assert len(await mine.fetch(3, 1.0)) == 1
+
+
+async def test_the_limit_is_split_no_finer_than_the_hosts_cores(two_workers, monkeypatch):
     monkeypatch.setattr(local_bus, "CORES", 1)
-    path = str(tmp_path / "jobs.sqlite3")
-    first = LocalBus(alias="a", options=LocalBusOptions(path=path, poll_ms=50))
-    second = LocalBus(alias="b", options=LocalBusOptions(path=path, poll_ms=50))
-    await first.connect()
-    await second.connect()
-    try:
-        await first.ensure_streams("t.cores", LIMITS)
-        config = ConsumerConfig("t.cores", concurrency=4, ack_wait_ms=30_000, max_deliver=3)
-        mine, theirs = await first.consumer(config), await second.consumer(config)
-        assert await theirs.fetch(4, 0.05) == []
-        for n in range(8):
-            await first.publish("t.cores", b'{"n": %d}' % n, None)
-        # one core: one process at a time does the work; splitting would only add claims
-        assert len(await mine.fetch(4, 1.0)) == 4
-        assert await theirs.fetch(4, 0.05) == []  # the group's limit is reached
-    finally:
-        await first.close()
-        await second.close()
+    _first, mine, theirs = two_workers
+    # one core: one process at a time does the work; splitting would only add claims
+    assert len(await mine.fetch(4, 1.0)) == 4
+    assert await theirs.fetch(4, 0.05) == []  # the group's limit is reached
