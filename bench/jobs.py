@@ -4,7 +4,8 @@ Same NATS server (127.0.0.1:4222), same payloads ({"i": n}, JSON), interleaved r
 in one order on even rounds, the other on odd ones), medians of per-round ratios.
 
 (a) enqueue: awaited ``js.publish`` (raw, JSON-encoding the payload) vs mega ``enqueue``.
-    Target >= 0.9x.
+    Target >= 0.9x. A figure compares mega with raw publishes carrying a ``Nats-Msg-Id``
+    header as mega's do (what makes its retries safe; the server deduplicates each).
 (b) bulk: ``js.publish_async`` + gather (raw) vs mega ``enqueue_many``. Target >= 0.8x.
 (c) worker, no-op jobs, stream pre-filled with N messages: raw = one pull loop fetching as many
     as it has free slots (concurrency c), a task per message, ``msg.ack()`` without waiting;
@@ -61,10 +62,17 @@ def counting_job(base, subject: str, concurrency: int, counter: dict):
 # -- raw nats-py --------------------------------------------------------------------------
 
 
-async def raw_enqueue(js, subject: str, n: int) -> float:
+async def raw_enqueue(js, subject: str, n: int, msg_ids: bool = False) -> float:
+    """Awaited publishes; ``msg_ids``: each with a ``Nats-Msg-Id`` header, as mega sends (its
+    retries after a lost reply are deduplicated by the server: a cost on the server's side)."""
+    prefix = uuid.uuid4().hex
     started = time.perf_counter()
     for i in range(n):
-        await js.publish(subject, json.dumps({"i": i}).encode())
+        data = json.dumps({"i": i}).encode()
+        if msg_ids:
+            await js.publish(subject, data, headers={"Nats-Msg-Id": f"{prefix}-{i}"})
+        else:
+            await js.publish(subject, data)
     return n / (time.perf_counter() - started)
 
 
@@ -249,7 +257,7 @@ async def bench_nats(rounds: int, n: int) -> dict[str, list[float]]:
     r: dict[str, list[float]] = {
         k: []
         for k in (
-            "raw_enqueue", "mega_enqueue", "raw_bulk", "mega_bulk",
+            "raw_enqueue", "raw_id_enqueue", "mega_enqueue", "raw_bulk", "mega_bulk",
             "raw_c1", "mega_c1", "raw_c32", "mega_c32", "raw_cpu32", "mega_cpu32", "faststream",
         )
     }  # fmt: skip
@@ -270,11 +278,14 @@ async def bench_nats(rounds: int, n: int) -> dict[str, list[float]]:
             # each pair runs in one order on even rounds and the other on odd ones: whichever
             # goes second meets a server still busy with the first's work (stream cleanup)
             sides = ("raw", "mega") if round_ % 2 == 0 else ("mega", "raw")
-            for side in sides:
-                if side == "raw":
-                    r["raw_enqueue"].append(await raw_enqueue(js, raw_subject, n // 4))
-                else:
+            three = ("raw", "raw_id", "mega")  # enqueue: a third side, rotated
+            for side in three[round_ % 3 :] + three[: round_ % 3]:
+                if side == "mega":
                     r["mega_enqueue"].append(await mega_enqueue(queue, job, n // 4))
+                else:
+                    r[f"{side}_enqueue"].append(
+                        await raw_enqueue(js, raw_subject, n // 4, msg_ids=side == "raw_id")
+                    )
             await js.purge_stream(raw_stream)
             await js.purge_stream(mega_stream)
             for side in sides:
@@ -368,6 +379,8 @@ def main() -> None:
     figures["outbox_sqlite_local_vs_then_publish"] = round(
         ratio(outbox_sqlite["outbox"], outbox_sqlite["plain"]), 3
     )
+    # how much of enqueue's gap is the server deduplicating by msg id (the same header on raw)
+    figures["enqueue_vs_raw_with_msg_id"] = round(ratio(r["mega_enqueue"], r["raw_id_enqueue"]), 3)
     figures["pool_bare_tasks_per_s"] = round(med(pools["bare"]), 1)
     figures["pool_mega_tasks_per_s"] = round(med(pools["mega"]), 1)
     figures["pool_overhead_us_per_task"] = round(
