@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
 
 import pytest
 
@@ -78,3 +80,22 @@ async def test_the_limit_is_split_no_finer_than_the_hosts_cores(two_workers, mon
     # one core: one process at a time does the work; splitting would only add claims
     assert len(await mine.fetch(4, 1.0)) == 4
     assert await theirs.fetch(4, 0.05) == []  # the group's limit is reached
+
+
+async def test_a_writer_holding_the_turn_for_ever_fails_others_after_busy_timeout(tmp_path):
+    fcntl = pytest.importorskip("fcntl")  # elsewhere SQLite's own busy wait is all there is
+    path = tmp_path / "jobs.sqlite3"
+    bus = LocalBus(alias="t", options=LocalBusOptions(path=str(path), busy_timeout_ms=300))
+    await bus.connect()
+    stopped = os.open(f"{path}.lock", os.O_RDWR)  # a process stopped while it held the turn
+    try:
+        await bus.ensure_streams("t.stuck", LIMITS)
+        fcntl.flock(stopped, fcntl.LOCK_EX)
+        # it fails as SQLite would after busy_timeout_ms, rather than wait for ever
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            await bus.publish("t.stuck", b'{"n": 1}', None)
+        fcntl.flock(stopped, fcntl.LOCK_UN)  # the holder goes on: writes succeed again
+        assert (await bus.publish("t.stuck", b'{"n": 2}', None)).seq >= 1
+    finally:
+        os.close(stopped)
+        await bus.close()
