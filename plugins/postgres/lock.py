@@ -40,6 +40,10 @@ class PostgresLockOptions(BaseModel):
         return value
 
 
+#: how long the boot's table setup may take (waiting for other boots' setup included)
+BOOT_SETUP_S = 5.0
+
+
 class PostgresLock(Lock):
     def __init__(self, *, alias: str, options: PostgresLockOptions) -> None:
         self.alias = alias
@@ -74,6 +78,22 @@ class PostgresLock(Lock):
 
     async def connect(self) -> None:
         asyncpg = import_driver("asyncpg", extra="postgres", what="the postgres lock driver")
+        # The table setup waits for other boots' setup (concurrent first boots race on CREATE
+        # TABLE IF NOT EXISTS: an advisory lock serialises them) and may meet a busy server: it
+        # runs on its own connection with BOOT_SETUP_S for each statement, where the pool's
+        # lock operations keep op_timeout_ms (they must fail fast)
+        conn = await asyncpg.connect(
+            self.options.dsn, timeout=BOOT_SETUP_S, command_timeout=BOOT_SETUP_S
+        )
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext($1))",
+                    f"mega-locks-ddl:{self.options.table}",
+                )
+                await conn.execute(self._ddl)
+        finally:
+            await conn.close()
         self._pool = await asyncpg.create_pool(
             self.options.dsn,
             min_size=1,
@@ -81,14 +101,6 @@ class PostgresLock(Lock):
             timeout=self.options.op_timeout_ms / 1000 * 4,
             command_timeout=self.options.op_timeout_ms / 1000,
         )
-        async with self._pool.acquire() as conn:
-            # concurrent first boots may race on CREATE TABLE IF NOT EXISTS; serialise them
-            async with conn.transaction():
-                await conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext($1))",
-                    f"mega-locks-ddl:{self.options.table}",
-                )
-                await conn.execute(self._ddl)
 
     async def health(self) -> None:
         """Readiness check: the database answers."""
