@@ -19,6 +19,7 @@ also survive a power cut.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
@@ -144,12 +145,11 @@ def _token(subject: str) -> str:
 
 
 class LocalDelivery:
-    __slots__ = ("_headers", "bus", "data", "delivery_count", "done", "seq", "stored_at")
+    __slots__ = ("_headers", "bus", "data", "delivery_count", "seq", "stored_at")
 
     def __init__(
         self,
         bus: LocalBus,
-        done: asyncio.Event,
         seq: int,
         data: bytes,
         delivery_count: int,
@@ -157,8 +157,6 @@ class LocalDelivery:
         headers: str | None,
     ) -> None:
         self.bus = bus
-        #: set when the run ends: a consumer held back by its fair share may claim again
-        self.done = done
         self.seq = seq
         self.data = data
         self.delivery_count = delivery_count
@@ -174,7 +172,6 @@ class LocalDelivery:
 
     async def ack(self) -> None:
         self.bus._later("ack", self.seq)
-        self.done.set()
 
     async def nak(self, delay_s: float | None = None) -> None:
         await self.bus._call(self.bus._nak_sync, self.seq, delay_s or 0.0)
@@ -207,12 +204,12 @@ class LocalConsumer:
             held = max(0, self.config.concurrency - batch)  # what this consumer has in flight
             rows = await bus._call(bus._claim_sync, self.stream, batch, self.claimer, held)
             if rows:
-                return [LocalDelivery(bus, signal, *row) for row in rows]
+                return [LocalDelivery(bus, *row) for row in rows]
             left = deadline - time.monotonic()
             if left <= 0 or self._interrupted:
                 return []
-            # held back, try again soon: a slot is freed by one of our runs ending (it wakes us)
-            # or by another process's ack, which cannot wake us
+            # held back, try again soon: a slot is freed by one of our runs ending (its ack, once
+            # written, wakes us) or by another process's ack, which cannot wake us
             wait_s = bus.options.poll_ms / 1000 if rows is not None else HELD_BACK_RETRY_S
             try:
                 async with asyncio.timeout(min(left, wait_s)):
@@ -230,6 +227,10 @@ class LocalConsumer:
 
     async def close(self) -> None:
         await self.bus._flush()
+        # a stopped consumer no longer takes a share: the others may claim the whole limit now.
+        # Best effort: a row left behind stops counting after ACTIVE_POLLS poll intervals
+        with contextlib.suppress(Exception):
+            await self.bus._call(self.bus._forget_claimer_sync, self.stream, self.claimer)
 
 
 class LocalBus:
@@ -527,12 +528,27 @@ class LocalBus:
         return consumer
 
     def _upsert_consumer_sync(self, stream: str, config: ConsumerConfig) -> None:
-        self._write(
-            lambda db: db.execute(
+        stale = time.time() - ACTIVE_POLLS * self.options.poll_ms / 1000
+
+        def upsert(db: sqlite3.Connection) -> None:
+            db.execute(
                 "INSERT INTO mega_job_consumers VALUES (?, ?, ?, ?) ON CONFLICT (stream) DO "
                 "UPDATE SET max_ack_pending = excluded.max_ack_pending, "
                 "ack_wait_ms = excluded.ack_wait_ms, max_deliver = excluded.max_deliver",
                 (stream, config.concurrency, config.ack_wait_ms, config.max_deliver),
+            )
+            # claimers killed before they could forget themselves: once per consumer start
+            db.execute(
+                "DELETE FROM mega_job_claimers WHERE stream = ? AND seen <= ?", (stream, stale)
+            )
+
+        self._write(upsert)
+
+    def _forget_claimer_sync(self, stream: str, claimer: str) -> None:
+        self._write(
+            lambda db: db.execute(
+                "DELETE FROM mega_job_claimers WHERE stream = ? AND claimer = ?",
+                (stream, claimer),
             )
         )
 
@@ -578,11 +594,6 @@ class LocalBus:
         # claims (several small ones instead of one) that queue for the one writer
         share = -(-max_ack_pending // max(1, min(claimers, CORES)))
         if held >= share:
-            if claimers > 1:  # the stale (a stopped process's row) go once a share is full
-                db.execute(
-                    "DELETE FROM mega_job_claimers WHERE stream = ? AND seen <= ?",
-                    (stream, now - active_s),
-                )
             return None
         free = min(batch, max_ack_pending - in_flight, share - held)
         if free <= 0:

@@ -404,7 +404,7 @@ class JobQueue:
                 lag_s=max(0.0, time.time() - delivery.stored_at),
             )
         run = _Run()
-        timeout_ms = self.run_timeout_ms if cls.timeout_ms is None else cls.timeout_ms
+        timeout_ms = self.timeout_ms(cls)
         if timeout_ms:
             self._deadlines.add(
                 run, timeout_ms / 1000,

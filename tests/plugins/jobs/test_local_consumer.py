@@ -99,3 +99,11 @@ async def test_a_writer_holding_the_turn_for_ever_fails_others_after_busy_timeou
     finally:
         os.close(stopped)
         await bus.close()
+
+
+async def test_a_stopped_worker_leaves_its_share_to_the_others_at_once(two_workers, monkeypatch):
+    monkeypatch.setattr(local_bus, "CORES", 4)
+    _first, mine, theirs = two_workers
+    assert len(await mine.fetch(4, 1.0)) == 2  # two claimers: half the limit each
+    await theirs.close()  # stopping cleanly, it forgets itself as a claimer
+    assert len(await mine.fetch(2, 1.0)) == 2  # alone now: the whole limit is ours
